@@ -1,0 +1,3 @@
+module github.com/certgate/certgate/gateway
+
+go 1.26.0

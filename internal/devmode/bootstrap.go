@@ -1,0 +1,124 @@
+package devmode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/certgate/certgate/proto/certgate/v1"
+	"github.com/certgate/certgate/services/frontend"
+)
+
+// booted is what bootstrap made or found.
+type booted struct {
+	root           []byte
+	eabKID, eabKey string
+	estPassword    string
+}
+
+// bootstrap makes sure the default tenant, its CAs and one endpoint per
+// protocol exist, creating what an earlier run did not, and mints a fresh
+// ACME external account binding key.
+func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
+	conn, err := frontend.Dial(frontend.ClientConfig{Address: ep.CACore.GRPC, CAFile: ep.CACore.CAFile,
+		CertFile: ep.CACore.AdminCert, KeyFile: ep.CACore.AdminKey})
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	tenants := pb.NewTenantServiceClient(conn)
+	if _, err := tenants.GetTenant(ctx, &pb.GetTenantRequest{Id: Tenant}); status.Code(err) == codes.NotFound {
+		// Dev mode: no cap and no rate limit, so that benchmarks and
+		// experiments measure certgate rather than its quotas.
+		_, err = tenants.CreateTenant(ctx, &pb.CreateTenantRequest{Id: Tenant, DisplayName: "Default (dev)", Quota: &pb.Quota{}})
+		if err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	cas := pb.NewCAServiceClient(conn)
+	ensure := func(req *pb.CreateCARequest) (*pb.CA, error) {
+		c, err := cas.GetCA(ctx, &pb.GetCARequest{Tenant: Tenant, Id: req.Id})
+		if status.Code(err) == codes.NotFound {
+			return cas.CreateCA(ctx, req)
+		}
+		return c, err
+	}
+	root, err := ensure(&pb.CreateCARequest{Tenant: Tenant, Id: RootCA, FriendlyName: "certgate dev root", Type: pb.CAType_CA_TYPE_ROOT,
+		KeyType: pb.KeyType_KEY_TYPE_EC_P256, Subject: "CN=certgate dev root CA,O=certgate dev"})
+	if err != nil {
+		return nil, err
+	}
+	issuing, err := ensure(&pb.CreateCARequest{Tenant: Tenant, Id: IssuingCA, FriendlyName: "certgate dev issuing", Type: pb.CAType_CA_TYPE_ISSUING,
+		Parent: RootCA, KeyType: pb.KeyType_KEY_TYPE_EC_P256, Subject: "CN=certgate dev issuing CA,O=certgate dev"})
+	if err != nil {
+		return nil, err
+	}
+	// Data directories from before revocation existed get CRL and OCSP on.
+	if !issuing.CrlEnabled || !issuing.OcspEnabled {
+		if _, err := cas.SetCARevocation(ctx, &pb.SetCARevocationRequest{Tenant: Tenant, Ca: IssuingCA, CrlEnabled: true, OcspEnabled: true}); err != nil {
+			return nil, err
+		}
+	}
+	endpoints := pb.NewEndpointServiceClient(conn)
+	if _, err := endpoints.GetEndpoint(ctx, &pb.GetEndpointRequest{Tenant: Tenant, Id: ACMEEndpoint}); status.Code(err) == codes.NotFound {
+		_, err = endpoints.CreateEndpoint(ctx, &pb.CreateEndpointRequest{Endpoint: &pb.Endpoint{Tenant: Tenant, Id: ACMEEndpoint,
+			Protocol: pb.Protocol_PROTOCOL_ACME, Ca: IssuingCA, DefaultProfile: "acme-tls-server",
+			AllowedProfiles: []string{"acme-tls-client-server"}, Description: "dev ACME endpoint (EAB optional)",
+			Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_NONE}}})
+		if err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	eab, err := pb.NewAcmeServiceClient(conn).CreateEabKey(ctx, &pb.CreateEabKeyRequest{Tenant: Tenant, Endpoint: ACMEEndpoint, Label: "certgate dev"})
+	if err != nil {
+		return nil, err
+	}
+	estPassword, err := ensureESTEndpoint(ctx, endpoints)
+	if err != nil {
+		return nil, err
+	}
+	// Wait for the issuing CA's first CRL (and with it its OCSP responder),
+	// so that endpoints.json only appears once its URLs answer.
+	rev := pb.NewRevocationServiceClient(conn)
+	for {
+		if _, err := rev.GetCRL(ctx, &pb.GetCRLRequest{Tenant: Tenant, Ca: IssuingCA}); err == nil {
+			return &booted{root: root.Certificate, eabKID: eab.GetKid(), eabKey: eab.GetHmacKey(), estPassword: estPassword}, nil
+		} else if status.Code(err) != codes.NotFound {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the first CRL: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ensureESTEndpoint creates the EST endpoint once and gives it a fresh
+// password on every run (ca-core keeps only its hash).
+func ensureESTEndpoint(ctx context.Context, endpoints pb.EndpointServiceClient) (string, error) {
+	var b [16]byte
+	rand.Read(b[:])
+	password := hex.EncodeToString(b[:])
+	ep := &pb.Endpoint{Tenant: Tenant, Id: ESTEndpoint, Protocol: pb.Protocol_PROTOCOL_EST, Ca: IssuingCA, DefaultProfile: "est-client-auth",
+		AllowedProfiles: []string{"est-client-server"}, Description: "dev EST endpoint (HTTP Basic)",
+		Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_SHARED_SECRET, Username: ESTUsername}}
+	cur, err := endpoints.GetEndpoint(ctx, &pb.GetEndpointRequest{Tenant: Tenant, Id: ESTEndpoint})
+	switch status.Code(err) {
+	case codes.NotFound:
+		_, err = endpoints.CreateEndpoint(ctx, &pb.CreateEndpointRequest{Endpoint: ep, Secret: password})
+	case codes.OK:
+		// Keep what an administrator changed; only the password is new.
+		_, err = endpoints.UpdateEndpoint(ctx, &pb.UpdateEndpointRequest{Endpoint: cur, Secret: password})
+	}
+	return password, err
+}
