@@ -26,10 +26,12 @@ import (
 	"github.com/certgate/certgate/ca-core/acme"
 	"github.com/certgate/certgate/ca-core/authz"
 	"github.com/certgate/certgate/ca-core/ca"
+	"github.com/certgate/certgate/ca-core/delegated"
 	"github.com/certgate/certgate/ca-core/enrollment"
 	"github.com/certgate/certgate/ca-core/issuance"
 	"github.com/certgate/certgate/ca-core/profile"
 	"github.com/certgate/certgate/ca-core/revocation"
+	"github.com/certgate/certgate/ca-core/scepra"
 	"github.com/certgate/certgate/ca-core/server"
 	"github.com/certgate/certgate/ca-core/signer"
 	"github.com/certgate/certgate/ca-core/signer/pkcs11"
@@ -121,14 +123,17 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rev, err := revocation.New(revocation.Deps{Store: st, Issuers: authority, Backends: backends, Holder: holderID(), Logger: log,
+	holder := holderID()
+	rev, err := revocation.New(revocation.Deps{Store: st, Issuers: authority, Backends: backends, Holder: holder, Logger: log,
 		Config: revocation.Config{CRLValidity: cfg.Revocation.CRLValidity, CRLRefresh: cfg.Revocation.CRLRefresh, CRLDelay: cfg.Revocation.CRLDelay,
 			OCSPValidity: cfg.Revocation.OCSPValidity, ResponderValidity: cfg.Revocation.ResponderValidity, Tick: opts.RevocationTick}})
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Deps{Store: st, Authority: authority, Issuance: pipeline, Enrollment: enrollment.New(st, resolver, pipeline, nil),
-		Revocation: rev, ACME: acme.New(st, pipeline, authority, rev, nil), Profiles: resolver, Policy: policy, Logger: log, Registerer: reg})
+		Revocation: rev, ACME: acme.New(st, pipeline, authority, rev, nil),
+		SCEP:     scepra.New(st, authority, &delegated.Issuer{Store: st, Issuers: authority, Backends: backends, Holder: holder, Now: time.Now, Logger: log}, nil),
+		Profiles: resolver, Policy: policy, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,11 @@ type endpoints struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	} `json:"est"`
+	SCEP struct {
+		URL       string `json:"url"`
+		NDESURL   string `json:"ndes_url"`
+		Challenge string `json:"challenge"`
+	} `json:"scep"`
 	CACore struct {
 		GRPC    string `json:"grpc"`
 		Metrics string `json:"metrics"`

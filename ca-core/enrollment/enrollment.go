@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 var Protocols = []string{"acme", "scep", "est", "mdmws", "wstep", "api"}
 
 // AuthMethods an endpoint may use.
-var AuthMethods = []string{"none", "shared_secret", "one_time_challenge", "external_account_binding", "client_certificate", "intune"}
+var AuthMethods = []string{"none", "shared_secret", "one_time_challenge", "external_account_binding", "client_certificate", "intune", "webhook"}
 
 // Store is what enrollment needs from the store.
 type Store interface {
@@ -140,12 +142,12 @@ func (s *Service) check(ctx context.Context, e *store.Endpoint) error {
 	if e.RatePerWindow < 0 {
 		return fault.Field("issue_requests_per_window", "the rate limit cannot be negative")
 	}
-	c, err := s.store.GetCA(ctx, e.Tenant, e.CA)
-	if err != nil {
+	if err := s.checkSCEP(ctx, e); err != nil {
 		return err
 	}
-	if profile.CAType(c.Type) != profile.Issuing || c.Status != store.CAActive {
-		return fault.Policy("endpoint.ca", "CA %q is not an active issuing CA", e.CA)
+	c, err := s.activeIssuingCA(ctx, e.Tenant, e.CA, "endpoint.ca")
+	if err != nil {
+		return err
 	}
 	if e.DefaultProfile == "" {
 		return fault.Field("default_profile", "an endpoint needs a default profile")
@@ -163,6 +165,52 @@ func (s *Service) check(ctx context.Context, e *store.Endpoint) error {
 		}
 	}
 	return nil
+}
+
+func (s *Service) activeIssuingCA(ctx context.Context, tenant, id, rule string) (*store.CA, error) {
+	c, err := s.store.GetCA(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if profile.CAType(c.Type) != profile.Issuing || c.Status != store.CAActive {
+		return nil, fault.Policy(rule, "CA %q is not an active issuing CA", id)
+	}
+	return c, nil
+}
+
+// checkSCEP validates the SCEP settings: a next CA that can take over, and
+// a webhook URL where (and only where) the webhook method needs one.
+func (s *Service) checkSCEP(ctx context.Context, e *store.Endpoint) error {
+	sc := e.Settings.SCEP
+	if sc == nil {
+		sc = &store.SCEPSettings{}
+	}
+	if e.AuthMethod == "webhook" && sc.WebhookURL == "" {
+		return fault.Field("scep.webhook_url", "auth method webhook needs a webhook URL")
+	}
+	if sc.WebhookURL != "" {
+		u, err := url.Parse(sc.WebhookURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			return fault.Field("scep.webhook_url", "the webhook URL must be https:// (http:// only on loopback)")
+		}
+	}
+	if sc.NextCA != "" {
+		if sc.NextCA == e.CA {
+			return fault.Field("scep.next_ca", "the next CA must differ from the endpoint's CA")
+		}
+		if _, err := s.activeIssuingCA(ctx, e.Tenant, sc.NextCA, "scep.next_ca"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DeleteEndpoint removes an endpoint.
@@ -191,7 +239,7 @@ const (
 
 // CreateChallenge makes a one-time challenge for an endpoint and returns
 // its value, which is not stored.
-func (s *Service) CreateChallenge(ctx context.Context, actor string, e *store.Endpoint, endEntity string, ttl time.Duration) (string, *store.Challenge, error) {
+func (s *Service) CreateChallenge(ctx context.Context, actor string, e *store.Endpoint, endEntity string, ttl time.Duration, subject string, sans []policy.SAN) (string, *store.Challenge, error) {
 	if ttl == 0 {
 		ttl = DefaultChallengeTTL
 	}
@@ -201,9 +249,13 @@ func (s *Service) CreateChallenge(ctx context.Context, actor string, e *store.En
 	if len(endEntity) > 255 {
 		return "", nil, fault.Field("end_entity", "end-entity id is longer than 255 bytes")
 	}
+	bound, err := issuance.BindingOf(subject, sans)
+	if err != nil {
+		return "", nil, err
+	}
 	value, id := randomHex(16), randomHex(8)
 	c := &store.Challenge{ID: id, Tenant: e.Tenant, Endpoint: e.ID, ValueHash: issuance.ChallengeHash(e.Tenant, e.ID, value),
-		EndEntity: endEntity, ExpiresAt: s.now().Add(ttl).UTC().Truncate(time.Microsecond)}
+		EndEntity: endEntity, Binding: bound, ExpiresAt: s.now().Add(ttl).UTC().Truncate(time.Microsecond)}
 	if err := s.store.CreateChallenge(ctx, c, &audit.Event{Tenant: e.Tenant, Actor: actor, Action: audit.ActionChallengeCreate,
 		Endpoint: e.ID, EndEntity: endEntity, Target: id}); err != nil {
 		return "", nil, err

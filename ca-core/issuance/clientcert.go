@@ -22,7 +22,8 @@ func frontendAuth(ep *store.Endpoint, r *Request) error {
 	case ep.Settings.RequireApproval:
 		return &fault.Error{Reason: fault.PermissionDenied, Rule: "endpoint.require_approval",
 			Detail: fmt.Sprintf("endpoint %q issues only what an administrator approves; file a pending request", ep.ID)}
-	case ep.AuthMethod == "one_time_challenge" && r.Challenge == "":
+	case ep.AuthMethod == "one_time_challenge" && r.Challenge == "" && !r.Renewal:
+		// A renewal proves itself with the certificate it renews.
 		return &fault.Error{Reason: fault.Unauthenticated, Rule: "challenge.required", Detail: fmt.Sprintf("endpoint %q requires a one-time challenge", ep.ID)}
 	case ep.AuthMethod == "client_certificate" && len(r.ClientCertificate) == 0:
 		return &fault.Error{Reason: fault.Unauthenticated, Rule: "client_certificate.required",

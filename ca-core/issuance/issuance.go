@@ -251,6 +251,9 @@ func (s *Service) issue(ctx context.Context, r *Request) (*Result, string, error
 		res.EndEntity, res.Protocol, res.CreateEndEntity = r.EndEntity, ep.Protocol, !ep.RequireRegistered
 		if r.Challenge != "" {
 			res.ChallengeHash = ChallengeHash(r.Tenant, r.Endpoint, r.Challenge)
+			if res.ChallengeBinding, err = BindingOf(dec.Subject, dec.SANs); err != nil {
+				return nil, "", err
+			}
 		}
 	}
 	existing, err := s.reserve(ctx, res)

@@ -151,7 +151,7 @@ func (s *Service) maintain(ctx context.Context) {
 		// The responder first: once a new CA's first CRL exists, its OCSP
 		// answers too (certgate dev waits for the CRL).
 		if t.CA.OCSPEnabled {
-			if err := s.ensureResponder(ctx, t.CA, now); err != nil && ctx.Err() == nil {
+			if err := s.ensureResponder(ctx, t.CA); err != nil && ctx.Err() == nil {
 				s.d.Logger.Warn("revocation: renewing the OCSP responder", "tenant", t.CA.Tenant, "ca", t.CA.ID, "err", err)
 			}
 		}

@@ -88,7 +88,7 @@ func (s *Service) view(ctx context.Context, tenant, caID string) (*caView, error
 			}
 		}
 		v.rec, v.recAt = rec, now
-		r, err := s.d.Store.CurrentResponder(ctx, tenant, caID)
+		r, err := s.d.Store.CurrentDelegated(ctx, tenant, caID, store.PurposeOCSP)
 		switch {
 		case err == nil && r.Serial != v.serial:
 			lr, err := s.loadResponder(ctx, rec, r)
@@ -110,7 +110,7 @@ func (s *Service) view(ctx context.Context, tenant, caID string) (*caView, error
 	return v, nil
 }
 
-func (s *Service) loadResponder(ctx context.Context, caRec *store.CA, r *store.Responder) (*loadedResponder, error) {
+func (s *Service) loadResponder(ctx context.Context, caRec *store.CA, r *store.Delegated) (*loadedResponder, error) {
 	cert, err := x509.ParseCertificate(r.Cert)
 	if err != nil {
 		return nil, err

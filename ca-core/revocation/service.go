@@ -10,6 +10,7 @@ import (
 
 	"github.com/certgate/certgate/ca-core/audit"
 	"github.com/certgate/certgate/ca-core/ca"
+	"github.com/certgate/certgate/ca-core/delegated"
 	"github.com/certgate/certgate/ca-core/fault"
 	"github.com/certgate/certgate/ca-core/signer"
 	"github.com/certgate/certgate/ca-core/store"
@@ -27,8 +28,7 @@ type Store interface {
 	RequestCRL(ctx context.Context, tenant, ca string) error
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
-	AddResponder(ctx context.Context, r *store.Responder, inventory *store.Certificate, ev *audit.Event) error
-	CurrentResponder(ctx context.Context, tenant, ca string) (*store.Responder, error)
+	delegated.Store
 	GetCA(ctx context.Context, tenant, id string) (*store.CA, error)
 
 	CreateBulkJob(ctx context.Context, j *store.BulkJob, items []store.BulkItem, ev *audit.Event) error
@@ -95,7 +95,8 @@ type Deps struct {
 type Service struct {
 	d Deps
 	// responders caches loaded responder signers and OCSP answers.
-	ocsp *ocspCache
+	ocsp      *ocspCache
+	delegated *delegated.Issuer
 }
 
 // New returns a service.
@@ -110,7 +111,8 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, ocsp: newOCSPCache()}, nil
+	return &Service{d: d, ocsp: newOCSPCache(), delegated: &delegated.Issuer{Store: d.Store, Issuers: d.Issuers, Backends: d.Backends,
+		Holder: d.Holder, Now: d.Now, Logger: d.Logger}}, nil
 }
 
 // Revoke revokes a certificate for good.

@@ -65,13 +65,17 @@ var methods = map[string]access{
 	pb.PendingRequestService_ApprovePendingRequest_FullMethodName: {perm: authz.PendingDecide},
 	pb.PendingRequestService_RejectPendingRequest_FullMethodName:  {perm: authz.PendingDecide},
 
+	pb.ScepService_GetRegistrationAuthority_FullMethodName: {perm: authz.CADownload, frontend: true},
+	pb.ScepService_DecryptWithRA_FullMethodName:            {perm: authz.EndpointVerify, frontend: true},
+	pb.ScepService_SignWithRA_FullMethodName:               {perm: authz.EndpointVerify, frontend: true},
+
 	pb.RevocationService_RevokeCertificate_FullMethodName:         {perm: authz.CertStatus, frontend: true},
 	pb.RevocationService_HoldCertificate_FullMethodName:           {perm: authz.CertStatus},
 	pb.RevocationService_ReleaseCertificate_FullMethodName:        {perm: authz.CertStatus},
 	pb.RevocationService_StartBulkRevocation_FullMethodName:       {perm: authz.CertStatus},
 	pb.RevocationService_GetBulkRevocation_FullMethodName:         {perm: authz.CertRead},
 	pb.RevocationService_ListBulkRevocationResults_FullMethodName: {perm: authz.CertRead},
-	pb.RevocationService_GetCRL_FullMethodName:                    {perm: authz.CARead},
+	pb.RevocationService_GetCRL_FullMethodName:                    {perm: authz.CARead, frontend: true},
 	pb.RevocationService_PublishCRL_FullMethodName:                {perm: authz.CAWrite},
 
 	pb.AcmeService_CreateNonces_FullMethodName:            {perm: authz.EndpointVerify, frontend: true},

@@ -69,6 +69,7 @@ var authMethods = map[string]pb.EndpointAuth_Method{
 	"none": pb.EndpointAuth_METHOD_NONE, "shared_secret": pb.EndpointAuth_METHOD_SHARED_SECRET,
 	"one_time_challenge": pb.EndpointAuth_METHOD_ONE_TIME_CHALLENGE, "external_account_binding": pb.EndpointAuth_METHOD_EXTERNAL_ACCOUNT_BINDING,
 	"client_certificate": pb.EndpointAuth_METHOD_CLIENT_CERTIFICATE, "intune": pb.EndpointAuth_METHOD_INTUNE,
+	"webhook": pb.EndpointAuth_METHOD_WEBHOOK,
 }
 
 func authMethodName(m pb.EndpointAuth_Method) string {
@@ -194,7 +195,7 @@ func endpointToPB(e *store.Endpoint) *pb.Endpoint {
 		Auth:                         &pb.EndpointAuth{Method: authMethods[e.AuthMethod], Username: e.AuthUsername, SecretSet: e.SecretHash != ""},
 		IssueRequestsPerWindow:       e.RatePerWindow,
 		RequireRegisteredEndEntities: e.RequireRegistered, CreatedAt: ts(e.CreatedAt),
-		Acme: acmeSettingsToPB(e.Settings.ACME), RequireApproval: e.Settings.RequireApproval,
+		Acme: acmeSettingsToPB(e.Settings.ACME), RequireApproval: e.Settings.RequireApproval, Scep: scepSettingsToPB(e.Settings.SCEP),
 	}
 }
 
@@ -203,6 +204,13 @@ func acmeSettingsToPB(a *store.ACMESettings) *pb.AcmeSettings {
 		return nil
 	}
 	return &pb.AcmeSettings{TermsOfService: a.TermsOfService, Website: a.Website}
+}
+
+func scepSettingsToPB(s *store.SCEPSettings) *pb.ScepSettings {
+	if s == nil {
+		return nil
+	}
+	return &pb.ScepSettings{NextCa: s.NextCA, WebhookUrl: s.WebhookURL}
 }
 
 func endpointFromPB(e *pb.Endpoint) *store.Endpoint {
@@ -219,6 +227,9 @@ func endpointSettingsFromPB(e *pb.Endpoint) store.EndpointSettings {
 	s := store.EndpointSettings{RequireApproval: e.GetRequireApproval()}
 	if a := e.GetAcme(); a != nil {
 		s.ACME = &store.ACMESettings{TermsOfService: a.GetTermsOfService(), Website: a.GetWebsite()}
+	}
+	if sc := e.GetScep(); sc.GetNextCa() != "" || sc.GetWebhookUrl() != "" {
+		s.SCEP = &store.SCEPSettings{NextCA: sc.GetNextCa(), WebhookURL: sc.GetWebhookUrl()}
 	}
 	return s
 }

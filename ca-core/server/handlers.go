@@ -554,11 +554,17 @@ func (s challenges) CreateChallenge(ctx context.Context, r *pb.CreateChallengeRe
 	if err != nil {
 		return nil, err
 	}
-	value, c, err := s.d.Enrollment.CreateChallenge(ctx, callerOf(ctx).Actor(), e, r.GetEndEntity(), r.GetTtl().AsDuration())
+	sans, err := sansFromPB(r.GetSubjectAltNames())
 	if err != nil {
 		return nil, err
 	}
-	return &pb.Challenge{Tenant: c.Tenant, Endpoint: c.Endpoint, Id: c.ID, Value: value, EndEntity: c.EndEntity, ExpiresAt: ts(c.ExpiresAt), CreatedAt: ts(c.CreatedAt)}, nil
+	value, c, err := s.d.Enrollment.CreateChallenge(ctx, callerOf(ctx).Actor(), e, r.GetEndEntity(), r.GetTtl().AsDuration(), r.GetSubject(), sans)
+	if err != nil {
+		return nil, err
+	}
+	out := oneTimeChallengeToPB(c)
+	out.Value = value
+	return out, nil
 }
 
 func (s challenges) ConsumeChallenge(ctx context.Context, r *pb.ConsumeChallengeRequest) (*pb.Challenge, error) {
@@ -570,7 +576,13 @@ func (s challenges) ConsumeChallenge(ctx context.Context, r *pb.ConsumeChallenge
 	if err != nil {
 		return nil, err
 	}
-	return &pb.Challenge{Tenant: c.Tenant, Endpoint: c.Endpoint, Id: c.ID, EndEntity: c.EndEntity, ExpiresAt: ts(c.ExpiresAt), CreatedAt: ts(c.CreatedAt)}, nil
+	return oneTimeChallengeToPB(c), nil
+}
+
+func oneTimeChallengeToPB(c *store.Challenge) *pb.Challenge {
+	subject, sans := issuance.ParseBinding(c.Binding)
+	return &pb.Challenge{Tenant: c.Tenant, Endpoint: c.Endpoint, Id: c.ID, EndEntity: c.EndEntity, ExpiresAt: ts(c.ExpiresAt), CreatedAt: ts(c.CreatedAt),
+		Subject: subject, SubjectAltNames: sansToPB(storeSANs(sans))}
 }
 
 // --- pending requests ---------------------------------------------------------------

@@ -123,12 +123,20 @@ func (s revoker) ListBulkRevocationResults(ctx context.Context, r *pb.ListBulkRe
 }
 
 func (s revoker) GetCRL(ctx context.Context, r *pb.GetCRLRequest) (*pb.CRLInfo, error) {
-	c, err := s.d.Store.GetCRL(ctx, r.GetTenant(), r.GetCa())
+	caID := r.GetCa()
+	if r.GetEndpoint() != "" || callerOf(ctx).Kind == authz.Frontend {
+		e, err := s.endpointFor(ctx, r.GetTenant(), r.GetEndpoint())
+		if err != nil {
+			return nil, err
+		}
+		caID = e.CA
+	}
+	c, err := s.d.Store.GetCRL(ctx, r.GetTenant(), caID)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.DER) == 0 {
-		return nil, fault.NotFoundf("CA %q has not published a CRL yet", r.GetCa())
+		return nil, fault.NotFoundf("CA %q has not published a CRL yet", caID)
 	}
 	return &pb.CRLInfo{Tenant: c.Tenant, Ca: c.CA, Number: c.Number, ThisUpdate: ts(c.ThisUpdate), NextUpdate: ts(c.NextUpdate),
 		Entries: c.Entries, Der: c.DER, PendingChanges: !c.DirtySince.IsZero() || c.PublishRequested}, nil

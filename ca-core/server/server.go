@@ -24,6 +24,7 @@ import (
 	"github.com/certgate/certgate/ca-core/issuance"
 	"github.com/certgate/certgate/ca-core/profile"
 	"github.com/certgate/certgate/ca-core/revocation"
+	"github.com/certgate/certgate/ca-core/scepra"
 	"github.com/certgate/certgate/ca-core/store"
 )
 
@@ -35,6 +36,7 @@ type Deps struct {
 	Enrollment *enrollment.Service
 	Revocation *revocation.Service
 	ACME       *acme.Service
+	SCEP       *scepra.Service
 	Profiles   *profile.Resolver
 	Policy     *authz.Policy
 	Logger     *slog.Logger
@@ -52,7 +54,7 @@ type Server struct {
 
 // New checks deps and registers the RPC metrics.
 func New(d Deps) (*Server, error) {
-	if d.Store == nil || d.Authority == nil || d.Issuance == nil || d.Enrollment == nil || d.Revocation == nil || d.ACME == nil || d.Profiles == nil || d.Policy == nil {
+	if d.Store == nil || d.Authority == nil || d.Issuance == nil || d.Enrollment == nil || d.Revocation == nil || d.ACME == nil || d.SCEP == nil || d.Profiles == nil || d.Policy == nil {
 		return nil, errors.New("server: every domain dependency is required")
 	}
 	if d.Logger == nil {
@@ -91,6 +93,7 @@ func (s *Server) Register(g *grpc.Server) {
 	pb.RegisterAuditServiceServer(g, auditor{Server: s})
 	pb.RegisterRevocationServiceServer(g, revoker{Server: s})
 	pb.RegisterAcmeServiceServer(g, acmeServer{Server: s})
+	pb.RegisterScepServiceServer(g, scepServer{Server: s})
 }
 
 type callerKey struct{}

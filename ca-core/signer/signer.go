@@ -28,3 +28,12 @@ type Backend interface {
 	// Close releases the backend's resources (sessions, library handles).
 	Close() error
 }
+
+// DecryptingBackend is implemented by backends that can make RSA keys able
+// to decrypt as well as sign: the SCEP registration authority's, which
+// RFC 8894 clients encrypt their requests to. CA keys are never made so.
+// Keys it returns (and Load returns for their refs) implement
+// crypto.Decrypter.
+type DecryptingBackend interface {
+	GenerateDecrypter(ctx context.Context, t keys.Type, label string) (ref string, s crypto.Signer, err error)
+}

@@ -30,6 +30,9 @@ type Reservation struct {
 	// ChallengeHash, when set, names an unused, unexpired challenge of the
 	// endpoint that Finalize consumes.
 	ChallengeHash string
+	// ChallengeBinding is the certificate's canonical subject and SANs;
+	// a challenge bound to others refuses it.
+	ChallengeBinding string
 }
 
 // Reserve runs the admission checks of an issuance in one transaction and,
@@ -102,8 +105,12 @@ func (s *Store) Reserve(ctx context.Context, r *Reservation) (existing *Certific
 			}
 		}
 		if r.ChallengeHash != "" {
-			if _, err := s.usableChallenge(ctx, tx, c.Tenant, c.Endpoint, r.ChallengeHash, r.EndEntity, now); err != nil {
+			ch, err := s.usableChallenge(ctx, tx, c.Tenant, c.Endpoint, r.ChallengeHash, r.EndEntity, now)
+			if err != nil {
 				return err
+			}
+			if ch.Binding != "" && ch.Binding != r.ChallengeBinding {
+				return fault.Policy("challenge.binding", "the challenge is bound to another subject or other subjectAltNames than this request's")
 			}
 		}
 		if c.CountsQuota {

@@ -12,20 +12,20 @@ import (
 func (s *Store) CreateChallenge(ctx context.Context, c *Challenge, ev *audit.Event) error {
 	c.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	return s.inTx(ctx, func(tx txn) error {
-		if _, err := tx.exec(ctx, `INSERT INTO challenges (id, tenant_id, endpoint_id, value_hash, end_entity_id, expires_at, created_at, used_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, c.Tenant, c.Endpoint, c.ValueHash, c.EndEntity, micros(c.ExpiresAt), micros(c.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO challenges (id, tenant_id, endpoint_id, value_hash, end_entity_id, binding, expires_at, created_at, used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, c.Tenant, c.Endpoint, c.ValueHash, c.EndEntity, c.Binding, micros(c.ExpiresAt), micros(c.CreatedAt)); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, ev)
 	})
 }
 
-const challengeColumns = `id, tenant_id, endpoint_id, value_hash, end_entity_id, expires_at, created_at, used_at`
+const challengeColumns = `id, tenant_id, endpoint_id, value_hash, end_entity_id, binding, expires_at, created_at, used_at`
 
 func scanChallenge(sc interface{ Scan(...any) error }) (*Challenge, error) {
 	var c Challenge
 	var exp, created, used int64
-	if err := sc.Scan(&c.ID, &c.Tenant, &c.Endpoint, &c.ValueHash, &c.EndEntity, &exp, &created, &used); err != nil {
+	if err := sc.Scan(&c.ID, &c.Tenant, &c.Endpoint, &c.ValueHash, &c.EndEntity, &c.Binding, &exp, &created, &used); err != nil {
 		return nil, err
 	}
 	c.ExpiresAt, c.CreatedAt, c.UsedAt = fromMicros(exp), fromMicros(created), fromMicros(used)

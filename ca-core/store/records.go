@@ -84,7 +84,16 @@ type EndpointSettings struct {
 	ACME *ACMESettings `json:"acme,omitempty"`
 	// RequireApproval sends every front-end request through a pending
 	// request an administrator decides.
-	RequireApproval bool `json:"require_approval,omitempty"`
+	RequireApproval bool          `json:"require_approval,omitempty"`
+	SCEP            *SCEPSettings `json:"scep,omitempty"`
+}
+
+// SCEPSettings are the options of a SCEP endpoint.
+type SCEPSettings struct {
+	// NextCA will replace the endpoint's CA; GetNextCACert announces it.
+	NextCA string `json:"next_ca,omitempty"`
+	// WebhookURL decides requests for auth method webhook.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // ACMESettings are the directory meta of an ACME endpoint.
@@ -178,6 +187,9 @@ type Challenge struct {
 	Endpoint  string
 	ValueHash string
 	EndEntity string
+	// Binding, when set, is the canonical subject and SANs (see
+	// issuance.BindingOf) the challenge alone may issue.
+	Binding   string
 	ExpiresAt time.Time
 	CreatedAt time.Time
 	UsedAt    time.Time

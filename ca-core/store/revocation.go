@@ -274,10 +274,18 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	return err
 }
 
-// Responder is a CA's delegated OCSP responder certificate.
-type Responder struct {
+// Purposes of delegated certificates.
+const (
+	PurposeOCSP   = "ocsp"
+	PurposeSCEPRA = "scep-ra"
+)
+
+// Delegated is a certificate a CA issues to ca-core itself, with a key in
+// the CA's backend: the OCSP responder, the SCEP registration authority.
+type Delegated struct {
 	Tenant     string
 	CA         string
+	Purpose    string
 	Serial     string
 	Cert       []byte
 	KeyBackend string
@@ -287,13 +295,13 @@ type Responder struct {
 	CreatedAt  time.Time
 }
 
-// AddResponder stores a new responder certificate, enters it in the
+// AddDelegated stores a new delegated certificate, enters it in the
 // inventory (no profile, not counted against the quota) and records ev.
-func (s *Store) AddResponder(ctx context.Context, r *Responder, inventory *Certificate, ev *audit.Event) error {
-	r.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
+func (s *Store) AddDelegated(ctx context.Context, d *Delegated, inventory *Certificate, ev *audit.Event) error {
+	d.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	return s.inTx(ctx, func(tx txn) error {
-		if _, err := tx.exec(ctx, `INSERT INTO ocsp_responders (tenant_id, ca_id, serial, cert, key_backend, key_ref, not_before, not_after, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Tenant, r.CA, r.Serial, r.Cert, r.KeyBackend, r.KeyRef, micros(r.NotBefore), micros(r.NotAfter), micros(r.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO ocsp_responders (tenant_id, ca_id, purpose, serial, cert, key_backend, key_ref, not_before, not_after, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Tenant, d.CA, d.Purpose, d.Serial, d.Cert, d.KeyBackend, d.KeyRef, micros(d.NotBefore), micros(d.NotAfter), micros(d.CreatedAt)); err != nil {
 			return err
 		}
 		if err := s.insertIssued(ctx, tx, inventory); err != nil {
@@ -303,22 +311,39 @@ func (s *Store) AddResponder(ctx context.Context, r *Responder, inventory *Certi
 	})
 }
 
-// CurrentResponder returns the CA's responder certificate that expires
-// last; NotFound when it has none.
-func (s *Store) CurrentResponder(ctx context.Context, tenant, ca string) (*Responder, error) {
-	var r Responder
-	var nb, na, created int64
-	err := s.row(ctx, `SELECT tenant_id, ca_id, serial, cert, key_backend, key_ref, not_before, not_after, created_at FROM ocsp_responders
-		WHERE tenant_id = ? AND ca_id = ? ORDER BY not_after DESC LIMIT 1`, tenant, ca).
-		Scan(&r.Tenant, &r.CA, &r.Serial, &r.Cert, &r.KeyBackend, &r.KeyRef, &nb, &na, &created)
-	if isNoRows(err) {
-		return nil, fault.NotFoundf("CA %q has no OCSP responder", ca)
-	}
+// ListDelegated returns a CA's delegated certificates for purpose that are
+// still valid at t, the one expiring last first.
+func (s *Store) ListDelegated(ctx context.Context, tenant, ca, purpose string, t time.Time) ([]*Delegated, error) {
+	rows, err := s.query(ctx, `SELECT tenant_id, ca_id, purpose, serial, cert, key_backend, key_ref, not_before, not_after, created_at FROM ocsp_responders
+		WHERE tenant_id = ? AND ca_id = ? AND purpose = ? AND not_after > ? ORDER BY not_after DESC`, tenant, ca, purpose, micros(t))
 	if err != nil {
 		return nil, s.translate(err)
 	}
-	r.NotBefore, r.NotAfter, r.CreatedAt = fromMicros(nb), fromMicros(na), fromMicros(created)
-	return &r, nil
+	defer rows.Close()
+	var out []*Delegated
+	for rows.Next() {
+		var d Delegated
+		var nb, na, created int64
+		if err := rows.Scan(&d.Tenant, &d.CA, &d.Purpose, &d.Serial, &d.Cert, &d.KeyBackend, &d.KeyRef, &nb, &na, &created); err != nil {
+			return nil, err
+		}
+		d.NotBefore, d.NotAfter, d.CreatedAt = fromMicros(nb), fromMicros(na), fromMicros(created)
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
+
+// CurrentDelegated returns the CA's valid delegated certificate for purpose
+// that expires last; NotFound when it has none.
+func (s *Store) CurrentDelegated(ctx context.Context, tenant, ca, purpose string) (*Delegated, error) {
+	all, err := s.ListDelegated(ctx, tenant, ca, purpose, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
+		return nil, fault.NotFoundf("CA %q has no %s certificate", ca, purpose)
+	}
+	return all[0], nil
 }
 
 // SetCARevocation turns a CA's CRL and OCSP publication on or off and

@@ -23,6 +23,7 @@ import (
 	"github.com/certgate/certgate/internal/devmode"
 	"github.com/certgate/certgate/services/acme"
 	"github.com/certgate/certgate/services/est"
+	"github.com/certgate/certgate/services/scep"
 )
 
 // role is one subcommand.
@@ -36,6 +37,7 @@ var roles = map[string]role{
 	"ca-core": {"run the authority (gRPC, mutual TLS)", runCACore},
 	"acme":    {"run the ACME (RFC 8555) service", runACME},
 	"est":     {"run the EST (RFC 7030) service", runEST},
+	"scep":    {"run the SCEP (RFC 8894) service, with Microsoft Intune validation", runSCEP},
 	"dev":     {"run the whole suite on loopback with embedded defaults", runDev},
 	"admin":   {"administer tenants, CAs, profiles, endpoints and certificates", runAdmin},
 }
@@ -71,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: certgate <role> [flags]")
-	for _, name := range []string{"ca-core", "acme", "est", "dev", "admin"} {
+	for _, name := range []string{"ca-core", "acme", "est", "scep", "dev", "admin"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, roles[name].summary)
 	}
 }
@@ -117,6 +119,20 @@ func runEST(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	return est.Run(ctx, cfg, est.Options{Logger: cacore.NewLogger(stderr, cfg.Log, "text")})
+}
+
+func runSCEP(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("certgate scep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/certgate/scep.yaml", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var cfg scep.Config
+	if err := loadYAML(*path, &cfg); err != nil {
+		return err
+	}
+	return scep.Run(ctx, cfg, scep.Options{Logger: cacore.NewLogger(stderr, cfg.Log, "text")})
 }
 
 // loadYAML decodes a role's configuration strictly: unknown keys are errors.

@@ -38,6 +38,8 @@ type endpointFlags struct {
 	description *string
 	tos         *string
 	website     *string
+	webhookURL  *string
+	nextCA      *string
 }
 
 func defineEndpointFlags(fs *flag.FlagSet) *endpointFlags {
@@ -57,6 +59,8 @@ func defineEndpointFlags(fs *flag.FlagSet) *endpointFlags {
 		description: fs.String("description", "", "free `text`"),
 		tos:         fs.String("terms-of-service", "", "ACME: `URL` of the terms of service new accounts must agree to (\"\" for none)"),
 		website:     fs.String("website", "", "ACME: `URL` shown in the directory's meta (\"\" for none)"),
+		webhookURL:  fs.String("webhook-url", "", "SCEP, auth webhook: HTTPS `URL` that allows or denies each request"),
+		nextCA:      fs.String("next-ca", "", "SCEP: issuing `CA` that will replace --ca, announced by GetNextCACert (\"\" for none)"),
 	}
 }
 
@@ -121,6 +125,20 @@ func (f *endpointFlags) apply(ep *pb.Endpoint) (string, error) {
 		}
 		if set["website"] {
 			ep.Acme.Website = *f.website
+		}
+	}
+	if set["webhook-url"] || set["next-ca"] {
+		if ep.Protocol != pb.Protocol_PROTOCOL_SCEP {
+			return "", usageErrorf("--webhook-url and --next-ca apply to SCEP endpoints only")
+		}
+		if ep.Scep == nil {
+			ep.Scep = &pb.ScepSettings{}
+		}
+		if set["webhook-url"] {
+			ep.Scep.WebhookUrl = *f.webhookURL
+		}
+		if set["next-ca"] {
+			ep.Scep.NextCa = *f.nextCA
 		}
 	}
 	if set["secret-file"] {
@@ -304,6 +322,9 @@ func (c *cli) showEndpoint(ep *pb.Endpoint) error {
 	}
 	if ep.GetProtocol() == pb.Protocol_PROTOCOL_ACME {
 		fields = append(fields, field{"Terms of service", ep.GetAcme().GetTermsOfService()}, field{"Website", ep.GetAcme().GetWebsite()})
+	}
+	if ep.GetProtocol() == pb.Protocol_PROTOCOL_SCEP {
+		fields = append(fields, field{"Webhook URL", ep.GetScep().GetWebhookUrl()}, field{"Next CA", ep.GetScep().GetNextCa()})
 	}
 	return c.fields(fields)
 }

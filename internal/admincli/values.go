@@ -118,6 +118,7 @@ func authChoices() []choice[pb.EndpointAuth_Method] {
 		{"external_account_binding", pb.EndpointAuth_METHOD_EXTERNAL_ACCOUNT_BINDING},
 		{"client_certificate", pb.EndpointAuth_METHOD_CLIENT_CERTIFICATE},
 		{"intune", pb.EndpointAuth_METHOD_INTUNE},
+		{"webhook", pb.EndpointAuth_METHOD_WEBHOOK},
 	}
 }
 

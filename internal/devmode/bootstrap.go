@@ -19,6 +19,7 @@ type booted struct {
 	root           []byte
 	eabKID, eabKey string
 	estPassword    string
+	scepChallenge  string
 }
 
 // bootstrap makes sure the default tenant, its CAs and one endpoint per
@@ -82,6 +83,10 @@ func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
 	if err != nil {
 		return nil, err
 	}
+	scepChallenge, err := ensureSCEPEndpoint(ctx, endpoints)
+	if err != nil {
+		return nil, err
+	}
 	estPassword, err := ensureESTEndpoint(ctx, endpoints)
 	if err != nil {
 		return nil, err
@@ -91,7 +96,7 @@ func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
 	rev := pb.NewRevocationServiceClient(conn)
 	for {
 		if _, err := rev.GetCRL(ctx, &pb.GetCRLRequest{Tenant: Tenant, Ca: IssuingCA}); err == nil {
-			return &booted{root: root.Certificate, eabKID: eab.GetKid(), eabKey: eab.GetHmacKey(), estPassword: estPassword}, nil
+			return &booted{root: root.Certificate, eabKID: eab.GetKid(), eabKey: eab.GetHmacKey(), estPassword: estPassword, scepChallenge: scepChallenge}, nil
 		} else if status.Code(err) != codes.NotFound {
 			return nil, err
 		}
@@ -103,22 +108,41 @@ func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
 	}
 }
 
+// ensureSCEPEndpoint creates the SCEP endpoint once and gives it a fresh
+// static challenge on every run.
+func ensureSCEPEndpoint(ctx context.Context, endpoints pb.EndpointServiceClient) (string, error) {
+	challenge := randomSecret()
+	ep := &pb.Endpoint{Tenant: Tenant, Id: SCEPEndpoint, Protocol: pb.Protocol_PROTOCOL_SCEP, Ca: IssuingCA, DefaultProfile: "scep-client-auth",
+		AllowedProfiles: []string{"scep-digital-signature", "scep-key-encipherment"}, Description: "dev SCEP endpoint (static challenge)",
+		Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_SHARED_SECRET}}
+	return challenge, createOrRekey(ctx, endpoints, ep, challenge)
+}
+
+// createOrRekey creates ep with secret, or gives an existing one the new
+// secret and keeps what an administrator changed.
+func createOrRekey(ctx context.Context, endpoints pb.EndpointServiceClient, ep *pb.Endpoint, secret string) error {
+	cur, err := endpoints.GetEndpoint(ctx, &pb.GetEndpointRequest{Tenant: ep.GetTenant(), Id: ep.GetId()})
+	switch status.Code(err) {
+	case codes.NotFound:
+		_, err = endpoints.CreateEndpoint(ctx, &pb.CreateEndpointRequest{Endpoint: ep, Secret: secret})
+	case codes.OK:
+		_, err = endpoints.UpdateEndpoint(ctx, &pb.UpdateEndpointRequest{Endpoint: cur, Secret: secret})
+	}
+	return err
+}
+
+func randomSecret() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // ensureESTEndpoint creates the EST endpoint once and gives it a fresh
 // password on every run (ca-core keeps only its hash).
 func ensureESTEndpoint(ctx context.Context, endpoints pb.EndpointServiceClient) (string, error) {
-	var b [16]byte
-	rand.Read(b[:])
-	password := hex.EncodeToString(b[:])
+	password := randomSecret()
 	ep := &pb.Endpoint{Tenant: Tenant, Id: ESTEndpoint, Protocol: pb.Protocol_PROTOCOL_EST, Ca: IssuingCA, DefaultProfile: "est-client-auth",
 		AllowedProfiles: []string{"est-client-server"}, Description: "dev EST endpoint (HTTP Basic)",
 		Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_SHARED_SECRET, Username: ESTUsername}}
-	cur, err := endpoints.GetEndpoint(ctx, &pb.GetEndpointRequest{Tenant: Tenant, Id: ESTEndpoint})
-	switch status.Code(err) {
-	case codes.NotFound:
-		_, err = endpoints.CreateEndpoint(ctx, &pb.CreateEndpointRequest{Endpoint: ep, Secret: password})
-	case codes.OK:
-		// Keep what an administrator changed; only the password is new.
-		_, err = endpoints.UpdateEndpoint(ctx, &pb.UpdateEndpointRequest{Endpoint: cur, Secret: password})
-	}
-	return password, err
+	return password, createOrRekey(ctx, endpoints, ep, password)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/certgate/certgate/services/acme"
 	"github.com/certgate/certgate/services/est"
 	"github.com/certgate/certgate/services/frontend"
+	"github.com/certgate/certgate/services/scep"
 )
 
 // Config says where dev mode keeps its data and reports.
@@ -61,6 +62,7 @@ const (
 	ACMEEndpoint = "acme"
 	ESTEndpoint  = "est"
 	ESTUsername  = "est-dev"
+	SCEPEndpoint = "scep"
 	AdminName    = "admin"
 	Endpoints    = "endpoints.json"
 	configFile   = "ca-core.yaml"
@@ -78,6 +80,15 @@ type EndpointsFile struct {
 	OCSP string `json:"ocsp"`
 	ACME *ACME  `json:"acme,omitempty"`
 	EST  *EST   `json:"est,omitempty"`
+	SCEP *SCEP  `json:"scep,omitempty"`
+}
+
+// SCEP describes the dev SCEP endpoint: a static challenge made fresh on
+// every run. NDES is the same endpoint at NDES's path.
+type SCEP struct {
+	URL       string `json:"url"`
+	NDESURL   string `json:"ndes_url"`
+	Challenge string `json:"challenge"`
 }
 
 // EST describes the dev EST endpoint: HTTP Basic with a password made
@@ -215,6 +226,14 @@ func Run(ctx context.Context, c Config) error {
 			return err
 		}
 		ep.EST = &EST{URL: "https://" + lis.est.Addr().String() + "/.well-known/est/" + ESTEndpoint, Username: ESTUsername, Password: boot.estPassword}
+		err = startFrontend(ctx, eg, func(ready func(net.Addr)) error {
+			return scep.Run(ctx, layout.scepConfig(coreAddr), scep.Options{Listener: lis.scep, Logger: c.Logger.With("service", "scep"), Ready: ready})
+		})
+		if err != nil {
+			return err
+		}
+		scepBase := "http://" + lis.scep.Addr().String()
+		ep.SCEP = &SCEP{URL: scepBase + "/scep/" + Tenant + "/" + SCEPEndpoint, NDESURL: scepBase + "/certsrv/mscep/mscep.dll", Challenge: boot.scepChallenge}
 		if err := writeJSON(filepath.Join(dir, Endpoints), ep); err != nil {
 			return err
 		}
@@ -267,6 +286,7 @@ func (l *layout) ensurePKI() error {
 		{"acme", func() (*servicepki.Leaf, error) { return ca.FrontendCert("acme") }},
 		{"acme-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("acme", "127.0.0.1", "localhost") }},
 		{"est", func() (*servicepki.Leaf, error) { return ca.FrontendCert("est") }},
+		{"scep", func() (*servicepki.Leaf, error) { return ca.FrontendCert("scep") }},
 		{"est-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("est", "127.0.0.1", "localhost") }},
 	}
 	for _, lf := range leaves {
@@ -300,6 +320,14 @@ func (l *layout) estConfig(coreAddr string) est.Config {
 		Tenant: Tenant, DefaultEndpoint: ESTEndpoint,
 		CACore: frontend.ClientConfig{Address: coreAddr, CAFile: l.path("mtls", "ca.pem"), CertFile: l.path("mtls", "est.pem"),
 			KeyFile: l.path("mtls", "est-key.pem")},
+	}
+}
+
+func (l *layout) scepConfig(coreAddr string) scep.Config {
+	return scep.Config{
+		NDESEndpoint: Tenant + "/" + SCEPEndpoint,
+		CACore: frontend.ClientConfig{Address: coreAddr, CAFile: l.path("mtls", "ca.pem"), CertFile: l.path("mtls", "scep.pem"),
+			KeyFile: l.path("mtls", "scep-key.pem")},
 	}
 }
 
@@ -349,6 +377,9 @@ func printSummary(w io.Writer, dir string, ep *EndpointsFile) {
 	}
 	if ep.EST != nil {
 		fmt.Fprintf(w, "  EST            %s (user %s, password in endpoints.json)\n", ep.EST.URL, ep.EST.Username)
+	}
+	if ep.SCEP != nil {
+		fmt.Fprintf(w, "  SCEP           %s (also %s; challenge in endpoints.json)\n", ep.SCEP.URL, ep.SCEP.NDESURL)
 	}
 	fmt.Fprintf(w, "  tenant         %s with CAs %s (root) and %s (issuing)\n", ep.Tenant, RootCA, IssuingCA)
 	fmt.Fprintf(w, "  trust bundle   %s\n", ep.TrustBundle)
@@ -402,6 +433,7 @@ type devPorts struct {
 	HTTP    int `json:"http"`
 	ACME    int `json:"acme"`
 	EST     int `json:"est"`
+	SCEP    int `json:"scep"`
 }
 
 func (l *layout) loadPorts() devPorts {
@@ -433,7 +465,7 @@ func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
 // listeners are the suite's sockets, opened before anything starts so that
 // ports.json and endpoints.json can name them.
 type listeners struct {
-	grpc, metrics, http, acme, est net.Listener
+	grpc, metrics, http, acme, est, scep net.Listener
 }
 
 func openListeners(p devPorts) (*listeners, error) {
@@ -441,7 +473,7 @@ func openListeners(p devPorts) (*listeners, error) {
 	for _, x := range []struct {
 		dst  *net.Listener
 		port int
-	}{{&l.grpc, p.GRPC}, {&l.metrics, p.Metrics}, {&l.http, p.HTTP}, {&l.acme, p.ACME}, {&l.est, p.EST}} {
+	}{{&l.grpc, p.GRPC}, {&l.metrics, p.Metrics}, {&l.http, p.HTTP}, {&l.acme, p.ACME}, {&l.est, p.EST}, {&l.scep, p.SCEP}} {
 		lis, err := listen(x.port)
 		if err != nil {
 			l.close()
@@ -453,7 +485,7 @@ func openListeners(p devPorts) (*listeners, error) {
 }
 
 func (l *listeners) close() {
-	for _, lis := range []net.Listener{l.grpc, l.metrics, l.http, l.acme, l.est} {
+	for _, lis := range []net.Listener{l.grpc, l.metrics, l.http, l.acme, l.est, l.scep} {
 		if lis != nil {
 			lis.Close()
 		}
@@ -461,7 +493,7 @@ func (l *listeners) close() {
 }
 
 func (l *listeners) ports() devPorts {
-	return devPorts{GRPC: portOf(l.grpc), Metrics: portOf(l.metrics), HTTP: portOf(l.http), ACME: portOf(l.acme), EST: portOf(l.est)}
+	return devPorts{GRPC: portOf(l.grpc), Metrics: portOf(l.metrics), HTTP: portOf(l.http), ACME: portOf(l.acme), EST: portOf(l.est), SCEP: portOf(l.scep)}
 }
 
 // startFrontend runs a front-end in eg and returns once it serves.

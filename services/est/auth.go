@@ -2,9 +2,6 @@ package est
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -14,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"time"
 
 	"github.com/smallstep/scep/x509util"
 
@@ -62,8 +58,8 @@ func (s *Server) authenticate(ctx context.Context, t *target, csr *x509.Certific
 // and remembers a success for a short while: the check is memory-hard on
 // purpose, and devices enroll in bursts.
 func (s *Server) verifyCredential(ctx context.Context, t *target, user, pass string) error {
-	key := s.creds.key(t.tenant, t.ep.GetId(), user, pass)
-	if s.creds.ok(key) {
+	key := s.creds.Key(t.tenant, t.ep.GetId(), user, pass)
+	if s.creds.OK(key) {
 		return nil
 	}
 	_, err := s.endpoints.VerifyEndpointCredential(ctx, &pb.VerifyEndpointCredentialRequest{Tenant: t.tenant, Endpoint: t.ep.GetId(),
@@ -75,33 +71,9 @@ func (s *Server) verifyCredential(ctx context.Context, t *target, user, pass str
 		}
 		return toHTTP(err, s.log)
 	}
-	s.creds.remember(key)
+	s.creds.Remember(key)
 	return nil
 }
-
-// credentialCache remembers verified credentials by a keyed hash, so that
-// the secrets themselves are never kept.
-type credentialCache struct {
-	mac   [32]byte
-	cache *frontend.Cache[bool]
-}
-
-func newCredentialCache(ttl time.Duration) *credentialCache {
-	c := &credentialCache{cache: frontend.NewCache[bool](ttl)}
-	rand.Read(c.mac[:])
-	return c
-}
-
-func (c *credentialCache) key(parts ...string) string {
-	h := hmac.New(sha256.New, c.mac[:])
-	for _, p := range parts {
-		fmt.Fprintf(h, "%d:%s", len(p), p)
-	}
-	return string(h.Sum(nil))
-}
-
-func (c *credentialCache) ok(key string) bool  { v, _ := c.cache.Get(key); return v }
-func (c *credentialCache) remember(key string) { c.cache.Put(key, true) }
 
 // apply takes the client certificate a trusted proxy forwarded in its
 // header as the request's TLS client certificate. The proxy has done the

@@ -10,6 +10,8 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	pb "github.com/certgate/certgate/proto/certgate/v1"
+
+	"github.com/certgate/certgate/services/cms"
 )
 
 // CSR attributes by which a client asks for its server-generated key to
@@ -18,12 +20,6 @@ var (
 	oidDecryptKeyID      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 37}
 	oidAsymmDecryptKeyID = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 54}
 )
-
-func init() {
-	// pkcs7 keeps its content cipher in a package variable whose default
-	// is single DES.
-	pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmAES256CBC
-}
 
 // ServerKeyGen answers /serverkeygen (RFC 7030 §4.4): ca-core makes the
 // key pair and issues the certificate; the key leaves as PKCS#8, protected
@@ -75,7 +71,7 @@ func (s *Server) ServerKeyGen(ctx context.Context, csr *x509.CertificateRequest,
 // envelope wraps key for recipient: CMS EnvelopedData (RSA key transport,
 // AES-256-CBC) inside a SignedData from this server (RFC 7030 §4.4.2).
 func (s *Server) envelope(key []byte, recipient *x509.Certificate) ([]byte, error) {
-	env, err := pkcs7.Encrypt(key, []*x509.Certificate{recipient})
+	env, err := cms.Envelope(key, recipient, cms.AES256CBC)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ type Server struct {
 	signer    tls.Certificate
 
 	configs *frontend.Cache[*pb.Endpoint]
-	creds   *credentialCache
+	creds   *frontend.CredentialCache
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -71,7 +71,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		issuance: pb.NewIssuanceServiceClient(d.Conn), pending: pb.NewPendingRequestServiceClient(d.Conn),
 		endpoints: pb.NewEndpointServiceClient(d.Conn), cas: pb.NewCAServiceClient(d.Conn), profiles: pb.NewProfileServiceClient(d.Conn),
 		audit:   pb.NewAuditServiceClient(d.Conn),
-		configs: frontend.NewCache[*pb.Endpoint](10 * time.Second), creds: newCredentialCache(30 * time.Second),
+		configs: frontend.NewCache[*pb.Endpoint](10 * time.Second), creds: frontend.NewCredentialCache(30 * time.Second),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "certgate_est_requests_total",
 			Help: "EST requests by operation and HTTP status."}, []string{"operation", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "certgate_est_request_seconds",

@@ -103,6 +103,19 @@ func (b *Backend) Name() string { return Name }
 // CKA_ID and CKA_LABEL label. The private key is a sensitive,
 // non-extractable token object that can only sign.
 func (b *Backend) Generate(ctx context.Context, t keys.Type, label string) (string, crypto.Signer, error) {
+	return b.generate(ctx, t, label, false)
+}
+
+// GenerateDecrypter is Generate for an RSA key that may also decrypt
+// (CKA_DECRYPT); see signer.DecryptingBackend.
+func (b *Backend) GenerateDecrypter(ctx context.Context, t keys.Type, label string) (string, crypto.Signer, error) {
+	if t.RSABits() == 0 {
+		return "", nil, fmt.Errorf("pkcs11: only RSA keys decrypt, not %s", t)
+	}
+	return b.generate(ctx, t, label, true)
+}
+
+func (b *Backend) generate(ctx context.Context, t keys.Type, label string, decrypt bool) (string, crypto.Signer, error) {
 	if !t.Valid() {
 		return "", nil, fmt.Errorf("pkcs11: cannot generate unknown key type %q", t)
 	}
@@ -113,7 +126,7 @@ func (b *Backend) Generate(ctx context.Context, t keys.Type, label string) (stri
 	if _, err := rand.Read(id); err != nil {
 		return "", nil, fmt.Errorf("pkcs11: key id: %w", err)
 	}
-	mech, pub, priv, err := keyPairTemplates(t, id, label)
+	mech, pub, priv, err := keyPairTemplates(t, id, label, decrypt)
 	if err != nil {
 		return "", nil, err
 	}

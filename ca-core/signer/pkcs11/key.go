@@ -113,6 +113,54 @@ func (k *key) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, 
 	return sig, nil
 }
 
+// Decrypt decrypts an RSA key-transport ciphertext in the token: PKCS #1
+// v1.5 for nil or *rsa.PKCS1v15DecryptOptions, OAEP for *rsa.OAEPOptions.
+// Only keys made with GenerateDecrypter may; the token refuses the others.
+func (k *key) Decrypt(_ io.Reader, ciphertext []byte, opts crypto.DecrypterOpts) ([]byte, error) {
+	if _, ok := k.pub.(*rsa.PublicKey); !ok {
+		return nil, fmt.Errorf("pkcs11: decrypt with %s: not an RSA key", k.ref)
+	}
+	mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS, nil)}
+	switch o := opts.(type) {
+	//lint:ignore SA1019 most SCEP clients still send PKCS #1 v1.5 key transport to the RA
+	case nil, *rsa.PKCS1v15DecryptOptions:
+	case *rsa.OAEPOptions:
+		hp, ok := oaepHashParams(o.Hash)
+		if !ok || (o.MGFHash != 0 && o.MGFHash != o.Hash) {
+			return nil, fmt.Errorf("pkcs11: decrypt with %s: unsupported OAEP hash %v/%v", k.ref, o.Hash, o.MGFHash)
+		}
+		params := p11.NewOAEPParams(hp.mech, hp.mgf, p11.CKZ_DATA_SPECIFIED, o.Label)
+		mech = []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_OAEP, params)}
+	default:
+		return nil, fmt.Errorf("pkcs11: decrypt with %s: unsupported options %T", k.ref, opts)
+	}
+	var out []byte
+	err := k.b.do(context.Background(), func(c *p11.Ctx, sh p11.SessionHandle, gen uint64) error {
+		obj, err := k.objectHandle(c, sh, gen)
+		if err != nil {
+			return err
+		}
+		if err := c.DecryptInit(sh, mech, obj); err != nil {
+			k.forgetHandle(gen)
+			return fmt.Errorf("pkcs11: decrypt with %s: %w", k.ref, err)
+		}
+		if out, err = c.Decrypt(sh, ciphertext); err != nil {
+			return fmt.Errorf("pkcs11: decrypt with %s: %w", k.ref, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// oaepHashParams adds SHA-1, OAEP's default and what most SCEP clients
+// send, to the signing hashes.
+func oaepHashParams(h crypto.Hash) (hashParams, bool) {
+	if h == crypto.SHA1 {
+		return hashParams{asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, p11.CKM_SHA_1, p11.CKG_MGF1_SHA1}, true
+	}
+	return hashParamsOf(h)
+}
+
 // objectHandle returns the private key's handle in module generation gen,
 // finding it by CKA_ID if it is not known yet.
 func (k *key) objectHandle(c *p11.Ctx, sh p11.SessionHandle, gen uint64) (p11.ObjectHandle, error) {
@@ -390,7 +438,7 @@ func curveOf(oid asn1.ObjectIdentifier) elliptic.Curve {
 
 // keyPairTemplates returns the mechanism and the public and private key
 // templates that generate a key pair of type t.
-func keyPairTemplates(t keys.Type, id []byte, label string) ([]*p11.Mechanism, []*p11.Attribute, []*p11.Attribute, error) {
+func keyPairTemplates(t keys.Type, id []byte, label string, decrypt bool) ([]*p11.Mechanism, []*p11.Attribute, []*p11.Attribute, error) {
 	pub := []*p11.Attribute{
 		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY),
 		p11.NewAttribute(p11.CKA_TOKEN, true),
@@ -415,7 +463,7 @@ func keyPairTemplates(t keys.Type, id []byte, label string) ([]*p11.Mechanism, [
 			p11.NewAttribute(p11.CKA_MODULUS_BITS, bits),
 			p11.NewAttribute(p11.CKA_PUBLIC_EXPONENT, []byte{0x01, 0x00, 0x01}), // 65537
 		)
-		priv = append(priv, p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_RSA))
+		priv = append(priv, p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_RSA), p11.NewAttribute(p11.CKA_DECRYPT, decrypt))
 		return []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}, pub, priv, nil
 	}
 	oid, ok := curveOID(t.Curve())

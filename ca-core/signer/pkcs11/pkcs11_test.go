@@ -589,3 +589,58 @@ func TestRecovery(t *testing.T) {
 		signVerify(t, s, "new key", crypto.SHA384)
 	})
 }
+
+// The SCEP RA key decrypts in the token, for both key transports clients
+// send; a CA key (made with Generate) may not decrypt at all.
+func TestDecrypter(t *testing.T) {
+	b := open(t, softhsmtest.NewToken(t))
+	ctx := context.Background()
+	ref, s, err := b.GenerateDecrypter(ctx, keys.RSA2048, "t/ca/scep-ra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Load, as after a restart, must decrypt as well.
+	loaded, err := b.Load(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := s.Public().(*rsa.PublicKey)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	for _, k := range []crypto.Signer{s, loaded} {
+		d, ok := k.(crypto.Decrypter)
+		if !ok {
+			t.Fatal("the key is no crypto.Decrypter")
+		}
+		//lint:ignore SA1019 the test covers what SCEP clients send
+		ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := d.Decrypt(rand.Reader, ct, nil); err != nil || string(got) != string(secret) {
+			t.Fatalf("PKCS #1 v1.5: %q, %v", got, err)
+		}
+		// SoftHSM2 does OAEP with SHA-1 only (CKR_ARGUMENTS_BAD for
+		// others); SHA-1 is also what OAEP-sending SCEP clients use.
+		for _, h := range []crypto.Hash{crypto.SHA1} {
+			ct, err := rsa.EncryptOAEP(h.New(), rand.Reader, pub, secret, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := d.Decrypt(rand.Reader, ct, &rsa.OAEPOptions{Hash: h}); err != nil || string(got) != string(secret) {
+				t.Fatalf("OAEP %v: %q, %v", h, got, err)
+			}
+		}
+	}
+	if _, _, err := b.GenerateDecrypter(ctx, keys.P256, "t/ca/ec"); err == nil {
+		t.Fatal("an EC decryption key was made")
+	}
+	_, caKey, err := b.Generate(ctx, keys.RSA2048, "t/ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	//lint:ignore SA1019 the test covers what SCEP clients send
+	ct, _ := rsa.EncryptPKCS1v15(rand.Reader, caKey.Public().(*rsa.PublicKey), secret)
+	if _, err := caKey.(crypto.Decrypter).Decrypt(rand.Reader, ct, nil); err == nil {
+		t.Fatal("a CA key decrypted")
+	}
+}

@@ -67,6 +67,11 @@ func New(secret []byte, rnd io.Reader) (*Backend, error) {
 // Name implements signer.Backend.
 func (b *Backend) Name() string { return "soft" }
 
+// GenerateDecrypter is Generate: soft RSA keys decrypt as they sign.
+func (b *Backend) GenerateDecrypter(ctx context.Context, t keys.Type, label string) (string, crypto.Signer, error) {
+	return b.Generate(ctx, t, label)
+}
+
 // Generate implements signer.Backend.
 func (b *Backend) Generate(_ context.Context, t keys.Type, _ string) (string, crypto.Signer, error) {
 	key, err := keys.Generate(b.rand, t)

@@ -30,12 +30,15 @@ type Challenge struct {
 	// Opaque id, for the audit trail.
 	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
 	// The challenge itself; only set in CreateChallenge's answer.
-	Value         string                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
-	EndEntity     string                 `protobuf:"bytes,5,opt,name=end_entity,json=endEntity,proto3" json:"end_entity,omitempty"`
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Value     string                 `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	EndEntity string                 `protobuf:"bytes,5,opt,name=end_entity,json=endEntity,proto3" json:"end_entity,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The binding, when the challenge has one.
+	Subject         string            `protobuf:"bytes,8,opt,name=subject,proto3" json:"subject,omitempty"`
+	SubjectAltNames []*SubjectAltName `protobuf:"bytes,9,rep,name=subject_alt_names,json=subjectAltNames,proto3" json:"subject_alt_names,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Challenge) Reset() {
@@ -117,6 +120,20 @@ func (x *Challenge) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Challenge) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Challenge) GetSubjectAltNames() []*SubjectAltName {
+	if x != nil {
+		return x.SubjectAltNames
+	}
+	return nil
+}
+
 type CreateChallengeRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Tenant   string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -124,9 +141,14 @@ type CreateChallengeRequest struct {
 	// Optional: the challenge is only good for this end-entity.
 	EndEntity string `protobuf:"bytes,3,opt,name=end_entity,json=endEntity,proto3" json:"end_entity,omitempty"`
 	// Default 1 hour, at most 30 days.
-	Ttl           *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ttl *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Optional binding: the challenge only issues a certificate whose
+	// subject (RFC 4514) is this one and whose subjectAltNames are exactly
+	// these (in any order).
+	Subject         string            `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	SubjectAltNames []*SubjectAltName `protobuf:"bytes,6,rep,name=subject_alt_names,json=subjectAltNames,proto3" json:"subject_alt_names,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CreateChallengeRequest) Reset() {
@@ -183,6 +205,20 @@ func (x *CreateChallengeRequest) GetEndEntity() string {
 func (x *CreateChallengeRequest) GetTtl() *durationpb.Duration {
 	if x != nil {
 		return x.Ttl
+	}
+	return nil
+}
+
+func (x *CreateChallengeRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *CreateChallengeRequest) GetSubjectAltNames() []*SubjectAltName {
+	if x != nil {
+		return x.SubjectAltNames
 	}
 	return nil
 }
@@ -260,7 +296,7 @@ var File_certgate_v1_challenges_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_challenges_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccertgate/v1/challenges.proto\x12\vcertgate.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n" +
+	"\x1ccertgate/v1/challenges.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x02\n" +
 	"\tChallenge\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x0e\n" +
@@ -271,13 +307,17 @@ const file_certgate_v1_challenges_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x98\x01\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
+	"\asubject\x18\b \x01(\tR\asubject\x12G\n" +
+	"\x11subject_alt_names\x18\t \x03(\v2\x1b.certgate.v1.SubjectAltNameR\x0fsubjectAltNames\"\xfb\x01\n" +
 	"\x16CreateChallengeRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1d\n" +
 	"\n" +
 	"end_entity\x18\x03 \x01(\tR\tendEntity\x12+\n" +
-	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x82\x01\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\x12G\n" +
+	"\x11subject_alt_names\x18\x06 \x03(\v2\x1b.certgate.v1.SubjectAltNameR\x0fsubjectAltNames\"\x82\x01\n" +
 	"\x17ConsumeChallengeRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x14\n" +
@@ -306,21 +346,24 @@ var file_certgate_v1_challenges_proto_goTypes = []any{
 	(*CreateChallengeRequest)(nil),  // 1: certgate.v1.CreateChallengeRequest
 	(*ConsumeChallengeRequest)(nil), // 2: certgate.v1.ConsumeChallengeRequest
 	(*timestamppb.Timestamp)(nil),   // 3: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 4: google.protobuf.Duration
+	(*SubjectAltName)(nil),          // 4: certgate.v1.SubjectAltName
+	(*durationpb.Duration)(nil),     // 5: google.protobuf.Duration
 }
 var file_certgate_v1_challenges_proto_depIdxs = []int32{
 	3, // 0: certgate.v1.Challenge.expires_at:type_name -> google.protobuf.Timestamp
 	3, // 1: certgate.v1.Challenge.created_at:type_name -> google.protobuf.Timestamp
-	4, // 2: certgate.v1.CreateChallengeRequest.ttl:type_name -> google.protobuf.Duration
-	1, // 3: certgate.v1.ChallengeService.CreateChallenge:input_type -> certgate.v1.CreateChallengeRequest
-	2, // 4: certgate.v1.ChallengeService.ConsumeChallenge:input_type -> certgate.v1.ConsumeChallengeRequest
-	0, // 5: certgate.v1.ChallengeService.CreateChallenge:output_type -> certgate.v1.Challenge
-	0, // 6: certgate.v1.ChallengeService.ConsumeChallenge:output_type -> certgate.v1.Challenge
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 2: certgate.v1.Challenge.subject_alt_names:type_name -> certgate.v1.SubjectAltName
+	5, // 3: certgate.v1.CreateChallengeRequest.ttl:type_name -> google.protobuf.Duration
+	4, // 4: certgate.v1.CreateChallengeRequest.subject_alt_names:type_name -> certgate.v1.SubjectAltName
+	1, // 5: certgate.v1.ChallengeService.CreateChallenge:input_type -> certgate.v1.CreateChallengeRequest
+	2, // 6: certgate.v1.ChallengeService.ConsumeChallenge:input_type -> certgate.v1.ConsumeChallengeRequest
+	0, // 7: certgate.v1.ChallengeService.CreateChallenge:output_type -> certgate.v1.Challenge
+	0, // 8: certgate.v1.ChallengeService.ConsumeChallenge:output_type -> certgate.v1.Challenge
+	7, // [7:9] is the sub-list for method output_type
+	5, // [5:7] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_certgate_v1_challenges_proto_init() }
@@ -328,6 +371,7 @@ func file_certgate_v1_challenges_proto_init() {
 	if File_certgate_v1_challenges_proto != nil {
 		return
 	}
+	file_certgate_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -39,6 +39,8 @@ const (
 	EndpointAuth_METHOD_CLIENT_CERTIFICATE EndpointAuth_Method = 5
 	// Microsoft Intune SCEP challenge validation.
 	EndpointAuth_METHOD_INTUNE EndpointAuth_Method = 6
+	// An HTTPS webhook decides (ScepSettings.webhook_url).
+	EndpointAuth_METHOD_WEBHOOK EndpointAuth_Method = 7
 )
 
 // Enum value maps for EndpointAuth_Method.
@@ -51,6 +53,7 @@ var (
 		4: "METHOD_EXTERNAL_ACCOUNT_BINDING",
 		5: "METHOD_CLIENT_CERTIFICATE",
 		6: "METHOD_INTUNE",
+		7: "METHOD_WEBHOOK",
 	}
 	EndpointAuth_Method_value = map[string]int32{
 		"METHOD_UNSPECIFIED":              0,
@@ -60,6 +63,7 @@ var (
 		"METHOD_EXTERNAL_ACCOUNT_BINDING": 4,
 		"METHOD_CLIENT_CERTIFICATE":       5,
 		"METHOD_INTUNE":                   6,
+		"METHOD_WEBHOOK":                  7,
 	}
 )
 
@@ -87,7 +91,7 @@ func (x EndpointAuth_Method) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EndpointAuth_Method.Descriptor instead.
 func (EndpointAuth_Method) EnumDescriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2, 0}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3, 0}
 }
 
 // Endpoint is one enrollment entry point: a protocol, a CA, the profiles it
@@ -124,8 +128,10 @@ type Endpoint struct {
 	// PendingRequestService (EST answers 202 and Retry-After, SCEP PENDING,
 	// WSTEP a request id) and ca-core refuses their direct Issue calls.
 	RequireApproval bool `protobuf:"varint,15,opt,name=require_approval,json=requireApproval,proto3" json:"require_approval,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Settings of SCEP endpoints.
+	Scep          *ScepSettings `protobuf:"bytes,16,opt,name=scep,proto3" json:"scep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Endpoint) Reset() {
@@ -263,6 +269,71 @@ func (x *Endpoint) GetRequireApproval() bool {
 	return false
 }
 
+func (x *Endpoint) GetScep() *ScepSettings {
+	if x != nil {
+		return x.Scep
+	}
+	return nil
+}
+
+// ScepSettings are the options of a SCEP endpoint.
+type ScepSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// CA that will replace the endpoint's CA: GetCACaps then offers
+	// GetNextCACert, which hands out its chain (RFC 8894 §3.5.2) so that
+	// devices trust it before the switch. Must be an active issuing CA.
+	NextCa string `protobuf:"bytes,1,opt,name=next_ca,json=nextCa,proto3" json:"next_ca,omitempty"`
+	// For auth method webhook: the HTTPS URL the front-end POSTs each
+	// request to for an allow/deny decision.
+	WebhookUrl    string `protobuf:"bytes,2,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScepSettings) Reset() {
+	*x = ScepSettings{}
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScepSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScepSettings) ProtoMessage() {}
+
+func (x *ScepSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScepSettings.ProtoReflect.Descriptor instead.
+func (*ScepSettings) Descriptor() ([]byte, []int) {
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ScepSettings) GetNextCa() string {
+	if x != nil {
+		return x.NextCa
+	}
+	return ""
+}
+
+func (x *ScepSettings) GetWebhookUrl() string {
+	if x != nil {
+		return x.WebhookUrl
+	}
+	return ""
+}
+
 // AcmeSettings are the directory meta of an ACME endpoint (RFC 8555 §7.1.1).
 type AcmeSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -275,7 +346,7 @@ type AcmeSettings struct {
 
 func (x *AcmeSettings) Reset() {
 	*x = AcmeSettings{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -287,7 +358,7 @@ func (x *AcmeSettings) String() string {
 func (*AcmeSettings) ProtoMessage() {}
 
 func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -300,7 +371,7 @@ func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcmeSettings.ProtoReflect.Descriptor instead.
 func (*AcmeSettings) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{1}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AcmeSettings) GetTermsOfService() string {
@@ -331,7 +402,7 @@ type EndpointAuth struct {
 
 func (x *EndpointAuth) Reset() {
 	*x = EndpointAuth{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +414,7 @@ func (x *EndpointAuth) String() string {
 func (*EndpointAuth) ProtoMessage() {}
 
 func (x *EndpointAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +427,7 @@ func (x *EndpointAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAuth.ProtoReflect.Descriptor instead.
 func (*EndpointAuth) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EndpointAuth) GetMethod() EndpointAuth_Method {
@@ -391,7 +462,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +474,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +487,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateEndpointRequest) GetEndpoint() *Endpoint {
@@ -443,7 +514,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +526,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +539,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetEndpointRequest) GetTenant() string {
@@ -496,7 +567,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +579,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +592,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{5}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListEndpointsRequest) GetTenant() string {
@@ -547,7 +618,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +630,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +643,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -593,7 +664,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +676,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +689,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{7}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateEndpointRequest) GetEndpoint() *Endpoint {
@@ -645,7 +716,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +728,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +741,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{8}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteEndpointRequest) GetTenant() string {
@@ -695,7 +766,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +778,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +791,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{9}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{10}
 }
 
 type VerifyEndpointCredentialRequest struct {
@@ -735,7 +806,7 @@ type VerifyEndpointCredentialRequest struct {
 
 func (x *VerifyEndpointCredentialRequest) Reset() {
 	*x = VerifyEndpointCredentialRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +818,7 @@ func (x *VerifyEndpointCredentialRequest) String() string {
 func (*VerifyEndpointCredentialRequest) ProtoMessage() {}
 
 func (x *VerifyEndpointCredentialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +831,7 @@ func (x *VerifyEndpointCredentialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEndpointCredentialRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEndpointCredentialRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{10}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VerifyEndpointCredentialRequest) GetTenant() string {
@@ -799,7 +870,7 @@ type VerifyEndpointCredentialResponse struct {
 
 func (x *VerifyEndpointCredentialResponse) Reset() {
 	*x = VerifyEndpointCredentialResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +882,7 @@ func (x *VerifyEndpointCredentialResponse) String() string {
 func (*VerifyEndpointCredentialResponse) ProtoMessage() {}
 
 func (x *VerifyEndpointCredentialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,14 +895,14 @@ func (x *VerifyEndpointCredentialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEndpointCredentialResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEndpointCredentialResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{11}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{12}
 }
 
 var File_certgate_v1_endpoints_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcertgate/v1/endpoints.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x04\n" +
+	"\x1bcertgate/v1/endpoints.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x05\n" +
 	"\bEndpoint\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x121\n" +
@@ -849,15 +920,20 @@ const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12-\n" +
 	"\x04acme\x18\x0e \x01(\v2\x19.certgate.v1.AcmeSettingsR\x04acme\x12)\n" +
-	"\x10require_approval\x18\x0f \x01(\bR\x0frequireApproval\"R\n" +
+	"\x10require_approval\x18\x0f \x01(\bR\x0frequireApproval\x12-\n" +
+	"\x04scep\x18\x10 \x01(\v2\x19.certgate.v1.ScepSettingsR\x04scep\"H\n" +
+	"\fScepSettings\x12\x17\n" +
+	"\anext_ca\x18\x01 \x01(\tR\x06nextCa\x12\x1f\n" +
+	"\vwebhook_url\x18\x02 \x01(\tR\n" +
+	"webhookUrl\"R\n" +
 	"\fAcmeSettings\x12(\n" +
 	"\x10terms_of_service\x18\x01 \x01(\tR\x0etermsOfService\x12\x18\n" +
-	"\awebsite\x18\x02 \x01(\tR\awebsite\"\xc7\x02\n" +
+	"\awebsite\x18\x02 \x01(\tR\awebsite\"\xdb\x02\n" +
 	"\fEndpointAuth\x128\n" +
 	"\x06method\x18\x01 \x01(\x0e2 .certgate.v1.EndpointAuth.MethodR\x06method\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1d\n" +
 	"\n" +
-	"secret_set\x18\x03 \x01(\bR\tsecretSet\"\xc1\x01\n" +
+	"secret_set\x18\x03 \x01(\bR\tsecretSet\"\xd5\x01\n" +
 	"\x06Method\x12\x16\n" +
 	"\x12METHOD_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vMETHOD_NONE\x10\x01\x12\x18\n" +
@@ -865,7 +941,8 @@ const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"\x19METHOD_ONE_TIME_CHALLENGE\x10\x03\x12#\n" +
 	"\x1fMETHOD_EXTERNAL_ACCOUNT_BINDING\x10\x04\x12\x1d\n" +
 	"\x19METHOD_CLIENT_CERTIFICATE\x10\x05\x12\x11\n" +
-	"\rMETHOD_INTUNE\x10\x06\"b\n" +
+	"\rMETHOD_INTUNE\x10\x06\x12\x12\n" +
+	"\x0eMETHOD_WEBHOOK\x10\a\"b\n" +
 	"\x15CreateEndpointRequest\x121\n" +
 	"\bendpoint\x18\x01 \x01(\v2\x15.certgate.v1.EndpointR\bendpoint\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"<\n" +
@@ -911,51 +988,53 @@ func file_certgate_v1_endpoints_proto_rawDescGZIP() []byte {
 }
 
 var file_certgate_v1_endpoints_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_certgate_v1_endpoints_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_certgate_v1_endpoints_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_certgate_v1_endpoints_proto_goTypes = []any{
 	(EndpointAuth_Method)(0),                 // 0: certgate.v1.EndpointAuth.Method
 	(*Endpoint)(nil),                         // 1: certgate.v1.Endpoint
-	(*AcmeSettings)(nil),                     // 2: certgate.v1.AcmeSettings
-	(*EndpointAuth)(nil),                     // 3: certgate.v1.EndpointAuth
-	(*CreateEndpointRequest)(nil),            // 4: certgate.v1.CreateEndpointRequest
-	(*GetEndpointRequest)(nil),               // 5: certgate.v1.GetEndpointRequest
-	(*ListEndpointsRequest)(nil),             // 6: certgate.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),            // 7: certgate.v1.ListEndpointsResponse
-	(*UpdateEndpointRequest)(nil),            // 8: certgate.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),            // 9: certgate.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),           // 10: certgate.v1.DeleteEndpointResponse
-	(*VerifyEndpointCredentialRequest)(nil),  // 11: certgate.v1.VerifyEndpointCredentialRequest
-	(*VerifyEndpointCredentialResponse)(nil), // 12: certgate.v1.VerifyEndpointCredentialResponse
-	(Protocol)(0),                            // 13: certgate.v1.Protocol
-	(*timestamppb.Timestamp)(nil),            // 14: google.protobuf.Timestamp
+	(*ScepSettings)(nil),                     // 2: certgate.v1.ScepSettings
+	(*AcmeSettings)(nil),                     // 3: certgate.v1.AcmeSettings
+	(*EndpointAuth)(nil),                     // 4: certgate.v1.EndpointAuth
+	(*CreateEndpointRequest)(nil),            // 5: certgate.v1.CreateEndpointRequest
+	(*GetEndpointRequest)(nil),               // 6: certgate.v1.GetEndpointRequest
+	(*ListEndpointsRequest)(nil),             // 7: certgate.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),            // 8: certgate.v1.ListEndpointsResponse
+	(*UpdateEndpointRequest)(nil),            // 9: certgate.v1.UpdateEndpointRequest
+	(*DeleteEndpointRequest)(nil),            // 10: certgate.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),           // 11: certgate.v1.DeleteEndpointResponse
+	(*VerifyEndpointCredentialRequest)(nil),  // 12: certgate.v1.VerifyEndpointCredentialRequest
+	(*VerifyEndpointCredentialResponse)(nil), // 13: certgate.v1.VerifyEndpointCredentialResponse
+	(Protocol)(0),                            // 14: certgate.v1.Protocol
+	(*timestamppb.Timestamp)(nil),            // 15: google.protobuf.Timestamp
 }
 var file_certgate_v1_endpoints_proto_depIdxs = []int32{
-	13, // 0: certgate.v1.Endpoint.protocol:type_name -> certgate.v1.Protocol
-	3,  // 1: certgate.v1.Endpoint.auth:type_name -> certgate.v1.EndpointAuth
-	14, // 2: certgate.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 3: certgate.v1.Endpoint.acme:type_name -> certgate.v1.AcmeSettings
-	0,  // 4: certgate.v1.EndpointAuth.method:type_name -> certgate.v1.EndpointAuth.Method
-	1,  // 5: certgate.v1.CreateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
-	13, // 6: certgate.v1.ListEndpointsRequest.protocol:type_name -> certgate.v1.Protocol
-	1,  // 7: certgate.v1.ListEndpointsResponse.endpoints:type_name -> certgate.v1.Endpoint
-	1,  // 8: certgate.v1.UpdateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
-	4,  // 9: certgate.v1.EndpointService.CreateEndpoint:input_type -> certgate.v1.CreateEndpointRequest
-	5,  // 10: certgate.v1.EndpointService.GetEndpoint:input_type -> certgate.v1.GetEndpointRequest
-	6,  // 11: certgate.v1.EndpointService.ListEndpoints:input_type -> certgate.v1.ListEndpointsRequest
-	8,  // 12: certgate.v1.EndpointService.UpdateEndpoint:input_type -> certgate.v1.UpdateEndpointRequest
-	9,  // 13: certgate.v1.EndpointService.DeleteEndpoint:input_type -> certgate.v1.DeleteEndpointRequest
-	11, // 14: certgate.v1.EndpointService.VerifyEndpointCredential:input_type -> certgate.v1.VerifyEndpointCredentialRequest
-	1,  // 15: certgate.v1.EndpointService.CreateEndpoint:output_type -> certgate.v1.Endpoint
-	1,  // 16: certgate.v1.EndpointService.GetEndpoint:output_type -> certgate.v1.Endpoint
-	7,  // 17: certgate.v1.EndpointService.ListEndpoints:output_type -> certgate.v1.ListEndpointsResponse
-	1,  // 18: certgate.v1.EndpointService.UpdateEndpoint:output_type -> certgate.v1.Endpoint
-	10, // 19: certgate.v1.EndpointService.DeleteEndpoint:output_type -> certgate.v1.DeleteEndpointResponse
-	12, // 20: certgate.v1.EndpointService.VerifyEndpointCredential:output_type -> certgate.v1.VerifyEndpointCredentialResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 0: certgate.v1.Endpoint.protocol:type_name -> certgate.v1.Protocol
+	4,  // 1: certgate.v1.Endpoint.auth:type_name -> certgate.v1.EndpointAuth
+	15, // 2: certgate.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 3: certgate.v1.Endpoint.acme:type_name -> certgate.v1.AcmeSettings
+	2,  // 4: certgate.v1.Endpoint.scep:type_name -> certgate.v1.ScepSettings
+	0,  // 5: certgate.v1.EndpointAuth.method:type_name -> certgate.v1.EndpointAuth.Method
+	1,  // 6: certgate.v1.CreateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
+	14, // 7: certgate.v1.ListEndpointsRequest.protocol:type_name -> certgate.v1.Protocol
+	1,  // 8: certgate.v1.ListEndpointsResponse.endpoints:type_name -> certgate.v1.Endpoint
+	1,  // 9: certgate.v1.UpdateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
+	5,  // 10: certgate.v1.EndpointService.CreateEndpoint:input_type -> certgate.v1.CreateEndpointRequest
+	6,  // 11: certgate.v1.EndpointService.GetEndpoint:input_type -> certgate.v1.GetEndpointRequest
+	7,  // 12: certgate.v1.EndpointService.ListEndpoints:input_type -> certgate.v1.ListEndpointsRequest
+	9,  // 13: certgate.v1.EndpointService.UpdateEndpoint:input_type -> certgate.v1.UpdateEndpointRequest
+	10, // 14: certgate.v1.EndpointService.DeleteEndpoint:input_type -> certgate.v1.DeleteEndpointRequest
+	12, // 15: certgate.v1.EndpointService.VerifyEndpointCredential:input_type -> certgate.v1.VerifyEndpointCredentialRequest
+	1,  // 16: certgate.v1.EndpointService.CreateEndpoint:output_type -> certgate.v1.Endpoint
+	1,  // 17: certgate.v1.EndpointService.GetEndpoint:output_type -> certgate.v1.Endpoint
+	8,  // 18: certgate.v1.EndpointService.ListEndpoints:output_type -> certgate.v1.ListEndpointsResponse
+	1,  // 19: certgate.v1.EndpointService.UpdateEndpoint:output_type -> certgate.v1.Endpoint
+	11, // 20: certgate.v1.EndpointService.DeleteEndpoint:output_type -> certgate.v1.DeleteEndpointResponse
+	13, // 21: certgate.v1.EndpointService.VerifyEndpointCredential:output_type -> certgate.v1.VerifyEndpointCredentialResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_certgate_v1_endpoints_proto_init() }
@@ -970,7 +1049,7 @@ func file_certgate_v1_endpoints_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certgate_v1_endpoints_proto_rawDesc), len(file_certgate_v1_endpoints_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -809,9 +809,11 @@ func (x *ListBulkRevocationResultsResponse) GetNextPageToken() string {
 }
 
 type GetCRLRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	Ca            string                 `protobuf:"bytes,2,opt,name=ca,proto3" json:"ca,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Ca     string                 `protobuf:"bytes,2,opt,name=ca,proto3" json:"ca,omitempty"`
+	// Instead of ca: the endpoint whose CA's CRL is wanted.
+	Endpoint      string `protobuf:"bytes,3,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -856,6 +858,13 @@ func (x *GetCRLRequest) GetTenant() string {
 func (x *GetCRLRequest) GetCa() string {
 	if x != nil {
 		return x.Ca
+	}
+	return ""
+}
+
+func (x *GetCRLRequest) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
 	}
 	return ""
 }
@@ -1069,10 +1078,11 @@ const file_certgate_v1_revocation_proto_rawDesc = "" +
 	"\fSTATE_FAILED\x10\x03\"\x88\x01\n" +
 	"!ListBulkRevocationResultsResponse\x12;\n" +
 	"\aresults\x18\x01 \x03(\v2!.certgate.v1.BulkRevocationResultR\aresults\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"S\n" +
 	"\rGetCRLRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
-	"\x02ca\x18\x02 \x01(\tR\x02ca\"\x98\x02\n" +
+	"\x02ca\x18\x02 \x01(\tR\x02ca\x12\x1a\n" +
+	"\bendpoint\x18\x03 \x01(\tR\bendpoint\"\x98\x02\n" +
 	"\aCRLInfo\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02ca\x18\x02 \x01(\tR\x02ca\x12\x16\n" +

@@ -57,7 +57,8 @@ type RevocationServiceClient interface {
 	// ListBulkRevocationResults returns a page of a job's per-serial results in
 	// input order.
 	ListBulkRevocationResults(ctx context.Context, in *ListBulkRevocationResultsRequest, opts ...grpc.CallOption) (*ListBulkRevocationResultsResponse, error)
-	// GetCRL returns a CA's current CRL.
+	// GetCRL returns a CA's current CRL. Front-ends (SCEP GetCRL) name an
+	// endpoint assigned to them instead of a CA and get its CA's CRL.
 	GetCRL(ctx context.Context, in *GetCRLRequest, opts ...grpc.CallOption) (*CRLInfo, error)
 	// PublishCRL asks for a new CRL of a CA at once.
 	PublishCRL(ctx context.Context, in *GetCRLRequest, opts ...grpc.CallOption) (*PublishCRLResponse, error)
@@ -179,7 +180,8 @@ type RevocationServiceServer interface {
 	// ListBulkRevocationResults returns a page of a job's per-serial results in
 	// input order.
 	ListBulkRevocationResults(context.Context, *ListBulkRevocationResultsRequest) (*ListBulkRevocationResultsResponse, error)
-	// GetCRL returns a CA's current CRL.
+	// GetCRL returns a CA's current CRL. Front-ends (SCEP GetCRL) name an
+	// endpoint assigned to them instead of a CA and get its CA's CRL.
 	GetCRL(context.Context, *GetCRLRequest) (*CRLInfo, error)
 	// PublishCRL asks for a new CRL of a CA at once.
 	PublishCRL(context.Context, *GetCRLRequest) (*PublishCRLResponse, error)
