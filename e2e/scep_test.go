@@ -24,14 +24,7 @@ import (
 	"github.com/smallstep/scep/x509util"
 
 	"github.com/certgate/certgate/services/cms"
-)
-
-// SCEP's authenticated attributes, for building requests the smallstep
-// client cannot (CertPoll, GetCert, GetCRL, other ciphers).
-var (
-	oidSCEPMessageType   = asn1.ObjectIdentifier{2, 16, 840, 1, 113733, 1, 9, 2}
-	oidSCEPSenderNonce   = asn1.ObjectIdentifier{2, 16, 840, 1, 113733, 1, 9, 5}
-	oidSCEPTransactionID = asn1.ObjectIdentifier{2, 16, 840, 1, 113733, 1, 9, 7}
+	"github.com/certgate/certgate/services/scep/sceptest"
 )
 
 // scepDevice is a SCEP client with its key and throw-away certificate.
@@ -117,39 +110,11 @@ func (d *scepDevice) csr(cn, challenge string, dns ...string) []byte {
 }
 
 // message builds a pkiMessage of type typ with content encrypted to the
-// RA with cipher (a cms one, or an AES-GCM OID through pkcs7's global).
+// RA with cipher (a cms one, or an AES-GCM pkcs7 constant).
 func (d *scepDevice) message(typ, tid string, content []byte, cipher any) []byte {
 	d.t.Helper()
-	var env []byte
-	var err error
-	switch c := cipher.(type) {
-	case cms.Cipher:
-		env, err = cms.Envelope(content, d.ra, c)
-	case int: // pkcs7.EncryptionAlgorithm*
-		old := pkcs7.ContentEncryptionAlgorithm
-		pkcs7.ContentEncryptionAlgorithm = c
-		env, err = pkcs7.Encrypt(content, []*x509.Certificate{d.ra})
-		pkcs7.ContentEncryptionAlgorithm = old
-	}
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	sd, err := pkcs7.NewSignedData(env)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	attrs := []pkcs7.Attribute{
-		{Type: oidSCEPTransactionID, Value: asn1.RawValue{Tag: asn1.TagPrintableString, Bytes: []byte(tid)}},
-		{Type: oidSCEPMessageType, Value: asn1.RawValue{Tag: asn1.TagPrintableString, Bytes: []byte(typ)}},
-		{Type: oidSCEPSenderNonce, Value: nonce},
-	}
-	if err := sd.AddSigner(d.cert, d.key, pkcs7.SignerInfoConfig{ExtraSignedAttributes: attrs}); err != nil {
-		d.t.Fatal(err)
-	}
-	der, err := sd.Finish()
+	der, err := sceptest.Build(sceptest.Request{Type: typ, TransactionID: tid, Content: content, Recipient: d.ra, Cipher: cipher,
+		Signer: d.cert, SignerKey: d.key})
 	if err != nil {
 		d.t.Fatal(err)
 	}

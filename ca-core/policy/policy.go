@@ -138,6 +138,19 @@ func Apply(p *profile.Profile, req *Request, issuer Issuer, now time.Time) (*Dec
 		return nil, err
 	}
 	tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, exts...)
+	if p.SIDExtension && !slices.ContainsFunc(tmpl.ExtraExtensions, func(e pkix.Extension) bool { return e.Id.Equal(OIDSIDExtension) }) {
+		sid, err := sidFromSANs(sans)
+		if err != nil {
+			return nil, err
+		}
+		if sid != "" {
+			ext, err := SIDExtension(sid)
+			if err != nil {
+				return nil, err
+			}
+			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, ext)
+		}
+	}
 
 	if tmpl.NotBefore, tmpl.NotAfter, err = validity(p, req, issuer, now); err != nil {
 		return nil, err

@@ -46,6 +46,7 @@ type Document struct {
 	SAN               *SANDoc     `yaml:"san,omitempty" json:"san,omitempty"`
 	Extensions        *ExtDoc     `yaml:"extensions,omitempty" json:"extensions,omitempty"`
 	ServerSideKeygen  *bool       `yaml:"server_side_keygen,omitempty" json:"server_side_keygen,omitempty"`
+	SIDExtension      *bool       `yaml:"sid_extension,omitempty" json:"sid_extension,omitempty"`
 
 	// The seeds' spellings.
 	SeedValidityPeriod   string         `yaml:"validity_period,omitempty" json:"-"`
@@ -250,6 +251,7 @@ func Build(d *Document, base func(id string) (*Profile, bool)) (*Profile, error)
 		setPtr(&p.Extensions.RejectUnknown, d.Extensions.RejectUnknown)
 	}
 	setPtr(&p.ServerSideKeygen, d.ServerSideKeygen)
+	setPtr(&p.SIDExtension, d.SIDExtension)
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -282,6 +284,7 @@ func (p *Profile) ToDocument() *Document {
 		SAN:               &SANDoc{Types: p.SAN.Types, Required: b(p.SAN.Required), FromCN: b(p.SAN.FromCN), AllowOverride: b(p.SAN.AllowOverride), Max: &maxSANs},
 		Extensions:        &ExtDoc{RejectUnknown: b(p.Extensions.RejectUnknown)},
 		ServerSideKeygen:  b(p.ServerSideKeygen),
+		SIDExtension:      b(p.SIDExtension),
 		ExtendedKeyUsages: []string{},
 	}
 	for _, oid := range p.ExtKeyUsage {

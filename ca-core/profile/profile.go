@@ -76,6 +76,11 @@ type Profile struct {
 	// ServerSideKeygen marks the seeds' "p12" profiles: the key is made by
 	// certgate, so CSR issuance is refused.
 	ServerSideKeygen bool
+	// SIDExtension writes the requester's Windows SID, taken from a SAN
+	// URI tag:microsoft.com,2022-09-14:sid:<SID> (Intune) or supplied by
+	// the front-end (WSTEP), as the 1.3.6.1.4.1.311.25.2 extension that
+	// strong certificate mapping (KB5014754) reads.
+	SIDExtension bool
 }
 
 // SubjectRules constrain the subject DN.

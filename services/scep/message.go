@@ -103,9 +103,21 @@ func refuse(failInfo, format string, a ...any) error {
 	return &refusal{failInfo: failInfo, msg: fmt.Sprintf(format, a...)}
 }
 
+// parsePKCS7 is pkcs7.Parse made safe for untrusted bytes: its BER
+// reader indexes past the end of some truncated inputs (found by
+// FuzzParseMessage), and a panic must not stand in for an answer.
+func parsePKCS7(der []byte) (p7 *pkcs7.PKCS7, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p7, err = nil, fmt.Errorf("malformed CMS structure")
+		}
+	}()
+	return pkcs7.Parse(der)
+}
+
 // parseMessage reads and verifies the signed layer of a pkiMessage.
 func parseMessage(der []byte) (*message, error) {
-	p7, err := pkcs7.Parse(der)
+	p7, err := parsePKCS7(der)
 	if err != nil {
 		return nil, parseErrorf("the body is not a CMS SignedData pkiMessage: %v", err)
 	}
@@ -165,7 +177,7 @@ type keyTransRecipient struct {
 }
 
 func (m *message) readEnvelope(content []byte) error {
-	env, err := pkcs7.Parse(content)
+	env, err := parsePKCS7(content)
 	if err != nil {
 		return refuse(failBadMessageCheck, "the pkcsPKIEnvelope is not CMS EnvelopedData: %v", err)
 	}
