@@ -22,8 +22,10 @@ build:
 
 # TOOLS are built from the versions tools/go.mod pins. estclient (e2e
 # tests) links github.com/miekg/pkcs11 through cgo: gcc is needed.
+# scepclient (e2e tests) is micromdm's legacy SCEP client.
 TOOLS := google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc \
-	honnef.co/go/tools/cmd/staticcheck github.com/globalsign/est/cmd/estclient
+	honnef.co/go/tools/cmd/staticcheck github.com/globalsign/est/cmd/estclient \
+	github.com/micromdm/scep/v2/cmd/scepclient
 
 tools:
 	@mkdir -p $(BIN)
@@ -62,13 +64,16 @@ unit:
 ## bench: issuance throughput and p50/p99 latency over gRPC next to the raw
 ## signer rate, for SQLite/PostgreSQL x soft/SoftHSM2 x P-256/RSA-2048;
 ## OCSP answers per second (GET, POST with nonce); CRL generation time for
-## 10k, 100k and 1M revoked entries; whole ACME enrollments per second
-## against `certgate dev` with p50/p99 per step, for 8, 32 and 64 clients.
+## 10k, 100k and 1M revoked entries; against `certgate dev`: whole ACME
+## enrollments per second with p50/p99 per step for 8, 32 and 64 clients,
+## EST simpleenroll and serverkeygen requests per second and whole SCEP
+## enrollments (PKCSReq, AES-256, RSA-2048) per second, each with p50/p99
+## for 8 and 32 clients.
 BENCHTIME ?= 5s
 E2E_REQUESTS ?= 3000
 bench:
 	cd ca-core && $(GO) test -run '^$$' -bench 'BenchmarkIssue|BenchmarkOCSP|BenchmarkCRL' -benchtime $(BENCHTIME) -timeout 30m .
-	$(GO) test -run '^$$' -bench 'BenchmarkACME|BenchmarkEST' -benchtime $(E2E_REQUESTS)x -timeout 30m ./e2e
+	$(GO) test -run '^$$' -bench 'BenchmarkACME|BenchmarkEST|BenchmarkSCEP' -benchtime $(E2E_REQUESTS)x -timeout 30m ./e2e
 
 clean:
 	rm -rf $(BIN)

@@ -161,14 +161,14 @@ func (d *scepDevice) enroll(typ, tid string, csr []byte) *scep.PKIMessage {
 func wantSCEPFailure(t *testing.T, rep *scep.PKIMessage, info scep.FailInfo) {
 	t.Helper()
 	if rep.PKIStatus != scep.FAILURE || rep.FailInfo != info {
-		t.Fatalf("got pkiStatus %v failInfo %v, want FAILURE %v", rep.PKIStatus, rep.FailInfo, info)
+		t.Fatalf("got pkiStatus %q failInfo %q, want FAILURE %q", string(rep.PKIStatus), string(rep.FailInfo), string(info))
 	}
 }
 
 func wantSCEPSuccess(t *testing.T, rep *scep.PKIMessage) *x509.Certificate {
 	t.Helper()
 	if rep.PKIStatus != scep.SUCCESS {
-		t.Fatalf("got pkiStatus %v failInfo %v, want SUCCESS", rep.PKIStatus, rep.FailInfo)
+		t.Fatalf("got pkiStatus %q failInfo %q, want SUCCESS", string(rep.PKIStatus), string(rep.FailInfo))
 	}
 	return rep.CertRepMessage.Certificate
 }

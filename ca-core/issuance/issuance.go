@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/certgate/certgate/ca-core/audit"
@@ -397,6 +398,10 @@ func requestHash(r *Request, caID, profileID string) string {
 		field(e.Value)
 	}
 	field([]byte(r.Validity.String()))
+	// A renewal is another request than the enrollment it renews, even
+	// with the same CSR.
+	field(r.ClientCertificate)
+	field([]byte(strconv.FormatBool(r.Renewal)))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

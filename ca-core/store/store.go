@@ -155,12 +155,19 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 		return nil, err
 	}
 	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if prev, ok := s.stmts[q]; ok {
-		st.Close()
+	prev, ok := s.stmts[q]
+	if !ok {
+		s.stmts[q] = st
+	}
+	s.stmtMu.Unlock()
+	if ok {
+		// Another caller prepared it first. Closing waits for the
+		// connections the statement was prepared on, which transactions
+		// may hold while they wait for stmtMu: never under the lock, and
+		// not on this caller's path.
+		go st.Close()
 		return prev, nil
 	}
-	s.stmts[q] = st
 	return st, nil
 }
 

@@ -153,10 +153,16 @@ func issuedByEndpointCA(c *x509.Certificate, ra *registrationAuthority) bool {
 }
 
 // requestKey makes retries of one transaction idempotent in ca-core: the
-// same transaction and CSR get the same certificate.
+// same message type, signer and CSR get the same certificate. Clients
+// such as micromdm's derive the transaction ID from the key and resend
+// the first CSR when they renew, so the signer must count: a RenewalReq
+// signed with the issued certificate is a new request.
 func requestKey(t *target, m *message) string {
-	sum := sha256.Sum256(m.CSR.Raw)
-	return "scep/" + t.ep.GetId() + "/" + m.TransactionID + "/" + hex.EncodeToString(sum[:8])
+	h := sha256.New()
+	h.Write([]byte(m.Type))
+	h.Write(m.Signer.Raw)
+	h.Write(m.CSR.Raw)
+	return "scep/" + t.ep.GetId() + "/" + m.TransactionID + "/" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // enroll answers PKCSReq, RenewalReq and UpdateReq.
@@ -169,8 +175,14 @@ func (s *Server) enroll(ctx context.Context, t *target, ra *registrationAuthorit
 	case renewal:
 		// RFC 8894 §3.3.1.2: the signature with the current certificate
 		// is the authorisation; ca-core checks it is valid and unrevoked
-		// and keeps the identity.
+		// and keeps the identity. Intune decides every issuance, renewals
+		// included: a device whose profile was withdrawn must not renew.
 		req.ClientCertificate, req.Renewal = m.Signer.Raw, true
+		if t.ep.GetAuth().GetMethod() == pb.EndpointAuth_METHOD_INTUNE {
+			if err := s.authenticate(ctx, t, m, req); err != nil {
+				return reply{}, err
+			}
+		}
 	default:
 		if err := s.authenticate(ctx, t, m, req); err != nil {
 			return reply{}, err
@@ -183,6 +195,13 @@ func (s *Server) enroll(ctx context.Context, t *target, ra *registrationAuthorit
 	if err != nil {
 		s.notifyFailure(ctx, t, m, err)
 		return reply{}, fromCoreRefusal(err, failBadRequest)
+	}
+	if st := issued.GetCertificate().GetStatus(); st != pb.CertificateStatus_CERTIFICATE_STATUS_ISSUED {
+		// A retry of a transaction whose certificate was revoked since
+		// (e.g. because Intune could not be told of it) gets no
+		// certificate; a new transaction gets a new one.
+		return reply{}, refuse(failBadRequest, "transaction %s already produced certificate %s, which is now %s; start a new transaction",
+			m.TransactionID, issued.GetCertificate().GetSerial(), strings.TrimPrefix(st.String(), "CERTIFICATE_STATUS_"))
 	}
 	cert, chain, err := parseIssued(issued.GetCertificate().GetDer(), issued.GetChain())
 	if err != nil {

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	pb "github.com/certgate/certgate/proto/certgate/v1"
 
 	"github.com/certgate/certgate/services/frontend"
@@ -22,7 +25,7 @@ func (s *Server) startRevocationConnectors(ctx context.Context) <-chan struct{} 
 		if ic.RevocationInterval <= 0 {
 			continue
 		}
-		tenant, _, _ := strings.Cut(key, "/")
+		tenant, endpoint, _ := strings.Cut(key, "/")
 		c := s.intune[key]
 		stopped := make(chan struct{})
 		running = append(running, stopped)
@@ -31,7 +34,7 @@ func (s *Server) startRevocationConnectors(ctx context.Context) <-chan struct{} 
 			tick := time.NewTicker(ic.RevocationInterval)
 			defer tick.Stop()
 			for {
-				if err := s.syncRevocations(ctx, tenant, c); err != nil && ctx.Err() == nil {
+				if err := s.syncRevocations(ctx, tenant, endpoint, c); err != nil && ctx.Err() == nil {
 					s.log.Warn("scep: Intune revocation sync", "endpoint", key, "err", err)
 				}
 				select {
@@ -51,10 +54,25 @@ func (s *Server) startRevocationConnectors(ctx context.Context) <-chan struct{} 
 	return done
 }
 
+// revokeForIntune revokes a certificate Intune asks about, if this
+// endpoint issued it: Intune speaks for its own devices only.
+func (s *Server) revokeForIntune(ctx context.Context, tenant, endpoint, serial string) error {
+	c, err := s.certs.GetCertificate(ctx, &pb.GetCertificateRequest{Tenant: tenant, Serial: serial})
+	if err != nil {
+		return err
+	}
+	if c.GetEndpoint() != endpoint {
+		return status.Errorf(codes.NotFound, "certificate %s was not issued through endpoint %s", serial, endpoint)
+	}
+	_, err = s.revoker.RevokeCertificate(ctx, &pb.RevokeCertificateRequest{Tenant: tenant, Serial: serial,
+		Reason: pb.RevocationReason_REVOCATION_REASON_UNSPECIFIED})
+	return err
+}
+
 // syncRevocations handles one batch of Intune's revocation requests.
 // ca-core refuses serials the service's endpoints did not issue, which
 // answers Intune "certificate not found".
-func (s *Server) syncRevocations(ctx context.Context, tenant string, c *intune.Client) error {
+func (s *Server) syncRevocations(ctx context.Context, tenant, endpoint string, c *intune.Client) error {
 	reqs, err := c.DownloadRevocationRequests(ctx, 100, "")
 	if err != nil || len(reqs) == 0 {
 		return err
@@ -62,8 +80,7 @@ func (s *Server) syncRevocations(ctx context.Context, tenant string, c *intune.C
 	results := make([]intune.RevocationResult, 0, len(reqs))
 	for _, rr := range reqs {
 		res := intune.RevocationResult{RequestContext: rr.RequestContext, Succeeded: true, ErrorCode: intune.RevocationNone}
-		_, err := s.revoker.RevokeCertificate(ctx, &pb.RevokeCertificateRequest{Tenant: tenant, Serial: rr.SerialNumber,
-			Reason: pb.RevocationReason_REVOCATION_REASON_UNSPECIFIED})
+		err := s.revokeForIntune(ctx, tenant, endpoint, rr.SerialNumber)
 		if err != nil {
 			res.Succeeded, res.ErrorMessage = false, frontend.Describe(err)
 			switch frontend.ReasonOf(err) {
