@@ -54,6 +54,13 @@ type endpoints struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	} `json:"est"`
+	MDMWS struct {
+		URL       string `json:"url"`
+		Username  string `json:"username"`
+		Password  string `json:"password"`
+		SCEPURL   string `json:"scep_url"`
+		DigitalID string `json:"digital_id"`
+	} `json:"mdmws"`
 	SCEP struct {
 		URL       string `json:"url"`
 		NDESURL   string `json:"ndes_url"`

@@ -208,12 +208,18 @@ func (c *Caller) SeesTenant(tenant string) bool {
 	return len(c.roles["*"]) > 0 || len(c.roles[tenant]) > 0
 }
 
-// CanUseEndpoint refuses a front-end an endpoint assigned to another
-// front-end. The refusal is NOT_FOUND, so that front-ends cannot probe
-// other services' endpoints. Administrators may use every endpoint.
-func (c *Caller) CanUseEndpoint(frontend, endpoint string) error {
-	if c.Kind == Admin || frontend == c.Name {
+// Endpoint is what CanUseEndpoint needs to know of an endpoint.
+type Endpoint interface {
+	// ServedBy reports whether the named front-end may use the endpoint.
+	ServedBy(frontend string) bool
+}
+
+// CanUseEndpoint refuses a front-end an endpoint not assigned to it. The
+// refusal is NOT_FOUND, so that front-ends cannot probe other services'
+// endpoints. Administrators may use every endpoint.
+func (c *Caller) CanUseEndpoint(e Endpoint, id string) error {
+	if c.Kind == Admin || e.ServedBy(c.Name) {
 		return nil
 	}
-	return fault.NotFoundf("endpoint %q does not exist", endpoint)
+	return fault.NotFoundf("endpoint %q does not exist", id)
 }

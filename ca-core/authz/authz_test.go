@@ -95,10 +95,15 @@ func TestRoleMatrix(t *testing.T) {
 		})
 	}
 	fe := &Caller{Kind: Frontend, Name: "acme"}
-	if fe.CanUseEndpoint("acme", "e") != nil || fault.ReasonOf(fe.CanUseEndpoint("scep", "e")) != fault.NotFound {
+	if fe.CanUseEndpoint(servedBy("acme"), "e") != nil || fault.ReasonOf(fe.CanUseEndpoint(servedBy("scep"), "e")) != fault.NotFound {
 		t.Error("front-end endpoint assignment is not enforced")
 	}
 	if _, err := NewPolicy([]Binding{{Name: "x", Tenants: []string{"*"}, Roles: []Role{"god"}}}); err == nil {
 		t.Error("an unknown role was accepted")
 	}
 }
+
+// servedBy is an endpoint assigned to one front-end.
+type servedBy string
+
+func (s servedBy) ServedBy(name string) bool { return string(s) == name }

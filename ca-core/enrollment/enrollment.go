@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/certgate/certgate/ca-core/audit"
@@ -40,6 +41,10 @@ type Store interface {
 	CreatePending(ctx context.Context, p *store.PendingRequest, ev *audit.Event) (*store.PendingRequest, bool, error)
 	GetPending(ctx context.Context, tenant, endpoint, id, transactionID string) (*store.PendingRequest, error)
 	DecidePending(ctx context.Context, tenant, id string, status store.PendingStatus, serial, reason, decidedBy string, ev *audit.Event) error
+	CreateDigitalID(ctx context.Context, d *store.DigitalID, ev *audit.Event) error
+	GetDigitalID(ctx context.Context, tenant, endpoint, name string) (*store.DigitalID, error)
+	ListDigitalIDs(ctx context.Context, tenant, endpoint string) ([]*store.DigitalID, error)
+	DeleteDigitalID(ctx context.Context, tenant, endpoint, name string, ev *audit.Event) error
 }
 
 // Profiles resolves profile ids.
@@ -145,6 +150,9 @@ func (s *Service) check(ctx context.Context, e *store.Endpoint) error {
 	if err := s.checkSCEP(ctx, e); err != nil {
 		return err
 	}
+	if err := checkMDMWS(e); err != nil {
+		return err
+	}
 	c, err := s.activeIssuingCA(ctx, e.Tenant, e.CA, "endpoint.ca")
 	if err != nil {
 		return err
@@ -205,6 +213,27 @@ func (s *Service) checkSCEP(ctx context.Context, e *store.Endpoint) error {
 	return nil
 }
 
+// Platforms an MDM configuration may name.
+var Platforms = []string{"jamf", "workspace_one", "ivanti", "maas360", "other"}
+
+// checkMDMWS requires an MDM configuration to authenticate its MDM with a
+// credential whose user name follows the seeds' rule.
+func checkMDMWS(e *store.Endpoint) error {
+	if e.Protocol != "mdmws" {
+		if e.Settings.MDMWS != nil {
+			return fault.Field("mdmws", "MDM settings belong to mdmws endpoints")
+		}
+		return nil
+	}
+	if e.AuthMethod != "shared_secret" || !nameRule.MatchString(e.AuthUsername) {
+		return fault.Field("auth", "an MDM configuration authenticates its MDM with a credential: auth shared_secret and a user name of 2-18 of a-z, 0-9, '-' and '_'")
+	}
+	if m := e.Settings.MDMWS; m != nil && m.Platform != "" && !slices.Contains(Platforms, m.Platform) {
+		return fault.Field("mdmws.platform", "platform must be one of %v", Platforms)
+	}
+	return nil
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -234,30 +263,68 @@ func (s *Service) VerifyCredential(ctx context.Context, actor string, e *store.E
 // Challenge TTL bounds.
 const (
 	DefaultChallengeTTL = time.Hour
+	MinChallengeTTL     = time.Second
 	MaxChallengeTTL     = 30 * 24 * time.Hour
 )
 
-// CreateChallenge makes a one-time challenge for an endpoint and returns
-// its value, which is not stored.
-func (s *Service) CreateChallenge(ctx context.Context, actor string, e *store.Endpoint, endEntity string, ttl time.Duration, subject string, sans []policy.SAN) (string, *store.Challenge, error) {
+// ChallengeOptions shape a challenge.
+type ChallengeOptions struct {
+	EndEntity string
+	TTL       time.Duration
+	// Subject and SANs bind the challenge to that identity.
+	Subject string
+	SANs    []policy.SAN
+	// DigitalID and Variables bind it to a rendered Digital ID instead,
+	// which its enrollment then gets in place of the CSR's.
+	DigitalID string
+	Variables map[string]string
+	// NDES makes the value 16 upper-case hex characters.
+	NDES bool
+}
+
+// CreateChallenge stores a fresh challenge for e and returns its value,
+// which is shown only this once.
+func (s *Service) CreateChallenge(ctx context.Context, actor string, e *store.Endpoint, o ChallengeOptions) (string, *store.Challenge, error) {
+	ttl := o.TTL
 	if ttl == 0 {
 		ttl = DefaultChallengeTTL
 	}
-	if ttl < time.Minute || ttl > MaxChallengeTTL {
-		return "", nil, fault.Field("ttl", "ttl must be between 1 minute and %s", MaxChallengeTTL)
+	if ttl < MinChallengeTTL || ttl > MaxChallengeTTL {
+		return "", nil, fault.Field("ttl", "ttl must be between %s and %s", MinChallengeTTL, MaxChallengeTTL)
 	}
-	if len(endEntity) > 255 {
+	if len(o.EndEntity) > 255 {
 		return "", nil, fault.Field("end_entity", "end-entity id is longer than 255 bytes")
+	}
+	c := &store.Challenge{EndEntity: o.EndEntity}
+	subject, sans := o.Subject, o.SANs
+	if o.DigitalID != "" {
+		if subject != "" || len(sans) > 0 {
+			return "", nil, fault.Field("digital_id", "give a Digital ID or a subject and SANs, not both")
+		}
+		r, err := s.RenderDigitalID(ctx, e, o.DigitalID, o.Variables)
+		if err != nil {
+			return "", nil, err
+		}
+		subject, sans = r.Subject, r.SANs
+		c.ApplyBinding, c.Profile, c.DigitalID = true, r.Profile, o.DigitalID
 	}
 	bound, err := issuance.BindingOf(subject, sans)
 	if err != nil {
 		return "", nil, err
 	}
-	value, id := randomHex(16), randomHex(8)
-	c := &store.Challenge{ID: id, Tenant: e.Tenant, Endpoint: e.ID, ValueHash: issuance.ChallengeHash(e.Tenant, e.ID, value),
-		EndEntity: endEntity, Binding: bound, ExpiresAt: s.now().Add(ttl).UTC().Truncate(time.Microsecond)}
+	value := randomHex(16)
+	if o.NDES {
+		value = strings.ToUpper(randomHex(8))
+	}
+	c.ID, c.Tenant, c.Endpoint, c.Binding = randomHex(8), e.Tenant, e.ID, bound
+	c.ValueHash = issuance.ChallengeHash(e.Tenant, e.ID, value)
+	c.ExpiresAt = s.now().Add(ttl).UTC().Truncate(time.Microsecond)
+	detail := ""
+	if o.DigitalID != "" {
+		detail = "digital_id=" + o.DigitalID + " subject=" + subject
+	}
 	if err := s.store.CreateChallenge(ctx, c, &audit.Event{Tenant: e.Tenant, Actor: actor, Action: audit.ActionChallengeCreate,
-		Endpoint: e.ID, EndEntity: endEntity, Target: id}); err != nil {
+		Endpoint: e.ID, EndEntity: o.EndEntity, Target: c.ID, Detail: detail}); err != nil {
 		return "", nil, err
 	}
 	return value, c, nil

@@ -25,6 +25,11 @@ func frontendAuth(ep *store.Endpoint, r *Request) error {
 	case ep.AuthMethod == "one_time_challenge" && r.Challenge == "" && !r.Renewal:
 		// A renewal proves itself with the certificate it renews.
 		return &fault.Error{Reason: fault.Unauthenticated, Rule: "challenge.required", Detail: fmt.Sprintf("endpoint %q requires a one-time challenge", ep.ID)}
+	case ep.Protocol == "mdmws" && r.Frontend != ep.Frontend && r.Challenge == "" && !r.Renewal:
+		// Devices of an MDM configuration enroll (over SCEP) with the
+		// challenges the MDM obtained, never with its credential.
+		return &fault.Error{Reason: fault.Unauthenticated, Rule: "challenge.required",
+			Detail: fmt.Sprintf("devices of MDM configuration %q enroll with a challenge from its MDM web service", ep.ID)}
 	case ep.AuthMethod == "client_certificate" && len(r.ClientCertificate) == 0:
 		return &fault.Error{Reason: fault.Unauthenticated, Rule: "client_certificate.required",
 			Detail: fmt.Sprintf("endpoint %q requires a client certificate from its CA", ep.ID)}

@@ -32,6 +32,7 @@ type Store interface {
 	Finalize(ctx context.Context, f *store.Finalization, ev *audit.Event) error
 	Release(ctx context.Context, serial string, ev *audit.Event) error
 	AppendAudit(ctx context.Context, e *audit.Event) error
+	UsableChallenge(ctx context.Context, tenant, endpoint, hash, endEntity string) (*store.Challenge, error)
 }
 
 // Issuers hands out CAs ready to sign.
@@ -154,7 +155,7 @@ func (s *Service) issue(ctx context.Context, r *Request) (*Result, string, error
 		if ep, err = s.d.Store.GetEndpoint(ctx, r.Tenant, r.Endpoint); err != nil {
 			return nil, "", err
 		}
-		if r.Frontend != "" && ep.Frontend != r.Frontend {
+		if r.Frontend != "" && !ep.ServedBy(r.Frontend) {
 			// Indistinguishable from a missing endpoint: front-ends cannot
 			// probe each other's endpoints.
 			return nil, "", fault.NotFoundf("endpoint %q does not exist", r.Endpoint)
@@ -166,6 +167,11 @@ func (s *Service) issue(ctx context.Context, r *Request) (*Result, string, error
 			return nil, "", fault.Policy("endpoint.ca", "endpoint %q issues from CA %q only", ep.ID, ep.CA)
 		}
 		caID = ep.CA
+		if r.Challenge != "" {
+			if err := s.applyChallenge(ctx, r, &profileID); err != nil {
+				return nil, "", err
+			}
+		}
 		if profileID == "" {
 			profileID = ep.DefaultProfile
 		} else if profileID != ep.DefaultProfile && !slices.Contains(ep.AllowedProfiles, profileID) {
@@ -285,6 +291,28 @@ func (s *Service) issue(ctx context.Context, r *Request) (*Result, string, error
 		return nil, serial, err
 	}
 	return &Result{Certificate: cert, Chain: iss.Chain}, serial, nil
+}
+
+// applyChallenge gives a request whose challenge was rendered from a
+// Digital ID that challenge's subject, SANs and profile: MDMs put a
+// placeholder subject in device CSRs. An unusable challenge is left for
+// Reserve to refuse, with the same answer as any other.
+func (s *Service) applyChallenge(ctx context.Context, r *Request, profileID *string) error {
+	ch, err := s.d.Store.UsableChallenge(ctx, r.Tenant, r.Endpoint, ChallengeHash(r.Tenant, r.Endpoint, r.Challenge), r.EndEntity)
+	if err != nil {
+		if fault.ReasonOf(err) == fault.Unauthenticated {
+			return nil
+		}
+		return err
+	}
+	if !ch.ApplyBinding {
+		return nil
+	}
+	r.Subject, r.SANs = ParseBinding(ch.Binding)
+	if ch.Profile != "" {
+		*profileID = ch.Profile
+	}
+	return nil
 }
 
 // reserve admits the request; when the same request key is being signed by

@@ -65,6 +65,12 @@ var methods = map[string]access{
 	pb.PendingRequestService_ApprovePendingRequest_FullMethodName: {perm: authz.PendingDecide},
 	pb.PendingRequestService_RejectPendingRequest_FullMethodName:  {perm: authz.PendingDecide},
 
+	pb.DigitalIDService_CreateDigitalID_FullMethodName: {perm: authz.EnrollWrite},
+	pb.DigitalIDService_GetDigitalID_FullMethodName:    {perm: authz.EnrollRead, frontend: true},
+	pb.DigitalIDService_ListDigitalIDs_FullMethodName:  {perm: authz.EnrollRead, frontend: true},
+	pb.DigitalIDService_DeleteDigitalID_FullMethodName: {perm: authz.EnrollWrite},
+	pb.DigitalIDService_RenderDigitalID_FullMethodName: {perm: authz.EnrollRead, frontend: true},
+
 	pb.ScepService_GetRegistrationAuthority_FullMethodName: {perm: authz.CADownload, frontend: true},
 	pb.ScepService_DecryptWithRA_FullMethodName:            {perm: authz.EndpointVerify, frontend: true},
 	pb.ScepService_SignWithRA_FullMethodName:               {perm: authz.EndpointVerify, frontend: true},

@@ -196,6 +196,7 @@ func endpointToPB(e *store.Endpoint) *pb.Endpoint {
 		IssueRequestsPerWindow:       e.RatePerWindow,
 		RequireRegisteredEndEntities: e.RequireRegistered, CreatedAt: ts(e.CreatedAt),
 		Acme: acmeSettingsToPB(e.Settings.ACME), RequireApproval: e.Settings.RequireApproval, Scep: scepSettingsToPB(e.Settings.SCEP),
+		Mdmws: mdmwsSettingsToPB(e.Settings.MDMWS),
 	}
 }
 
@@ -213,6 +214,13 @@ func scepSettingsToPB(s *store.SCEPSettings) *pb.ScepSettings {
 	return &pb.ScepSettings{NextCa: s.NextCA, WebhookUrl: s.WebhookURL}
 }
 
+func mdmwsSettingsToPB(m *store.MDMWSSettings) *pb.MdmwsSettings {
+	if m == nil {
+		return nil
+	}
+	return &pb.MdmwsSettings{Platform: m.Platform, DefaultDigitalId: m.DefaultDigitalID, ScepFrontend: m.SCEPFrontend}
+}
+
 func endpointFromPB(e *pb.Endpoint) *store.Endpoint {
 	return &store.Endpoint{
 		Tenant: e.GetTenant(), ID: e.GetId(), Protocol: protocolName(e.GetProtocol()), Description: e.GetDescription(), CA: e.GetCa(),
@@ -227,6 +235,9 @@ func endpointSettingsFromPB(e *pb.Endpoint) store.EndpointSettings {
 	s := store.EndpointSettings{RequireApproval: e.GetRequireApproval()}
 	if a := e.GetAcme(); a != nil {
 		s.ACME = &store.ACMESettings{TermsOfService: a.GetTermsOfService(), Website: a.GetWebsite()}
+	}
+	if m := e.GetMdmws(); m != nil {
+		s.MDMWS = &store.MDMWSSettings{Platform: m.GetPlatform(), DefaultDigitalID: m.GetDefaultDigitalId(), SCEPFrontend: m.GetScepFrontend()}
 	}
 	if sc := e.GetScep(); sc.GetNextCa() != "" || sc.GetWebhookUrl() != "" {
 		s.SCEP = &store.SCEPSettings{NextCA: sc.GetNextCa(), WebhookURL: sc.GetWebhookUrl()}

@@ -13,6 +13,7 @@ import (
 	"github.com/certgate/certgate/ca-core/audit"
 	"github.com/certgate/certgate/ca-core/authz"
 	"github.com/certgate/certgate/ca-core/ca"
+	"github.com/certgate/certgate/ca-core/enrollment"
 	"github.com/certgate/certgate/ca-core/fault"
 	"github.com/certgate/certgate/ca-core/issuance"
 	"github.com/certgate/certgate/ca-core/keys"
@@ -558,7 +559,9 @@ func (s challenges) CreateChallenge(ctx context.Context, r *pb.CreateChallengeRe
 	if err != nil {
 		return nil, err
 	}
-	value, c, err := s.d.Enrollment.CreateChallenge(ctx, callerOf(ctx).Actor(), e, r.GetEndEntity(), r.GetTtl().AsDuration(), r.GetSubject(), sans)
+	value, c, err := s.d.Enrollment.CreateChallenge(ctx, callerOf(ctx).Actor(), e, enrollment.ChallengeOptions{EndEntity: r.GetEndEntity(),
+		TTL: r.GetTtl().AsDuration(), Subject: r.GetSubject(), SANs: sans, DigitalID: r.GetDigitalId(), Variables: r.GetVariables(),
+		NDES: r.GetFormat() == pb.ChallengeFormat_CHALLENGE_FORMAT_NDES})
 	if err != nil {
 		return nil, err
 	}
@@ -582,7 +585,7 @@ func (s challenges) ConsumeChallenge(ctx context.Context, r *pb.ConsumeChallenge
 func oneTimeChallengeToPB(c *store.Challenge) *pb.Challenge {
 	subject, sans := issuance.ParseBinding(c.Binding)
 	return &pb.Challenge{Tenant: c.Tenant, Endpoint: c.Endpoint, Id: c.ID, EndEntity: c.EndEntity, ExpiresAt: ts(c.ExpiresAt), CreatedAt: ts(c.CreatedAt),
-		Subject: subject, SubjectAltNames: sansToPB(storeSANs(sans))}
+		Subject: subject, SubjectAltNames: sansToPB(storeSANs(sans)), DigitalId: c.DigitalID, Profile: c.Profile}
 }
 
 // --- pending requests ---------------------------------------------------------------

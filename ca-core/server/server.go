@@ -94,6 +94,7 @@ func (s *Server) Register(g *grpc.Server) {
 	pb.RegisterRevocationServiceServer(g, revoker{Server: s})
 	pb.RegisterAcmeServiceServer(g, acmeServer{Server: s})
 	pb.RegisterScepServiceServer(g, scepServer{Server: s})
+	pb.RegisterDigitalIDServiceServer(g, digitalIDs{Server: s})
 }
 
 type callerKey struct{}
@@ -203,7 +204,7 @@ func (s *Server) endpointFor(ctx context.Context, tenant, id string) (*store.End
 	if err != nil {
 		return nil, err
 	}
-	if err := caller.CanUseEndpoint(e.Frontend, e.ID); err != nil {
+	if err := caller.CanUseEndpoint(e, e.ID); err != nil {
 		return nil, err
 	}
 	return e, nil

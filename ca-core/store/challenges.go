@@ -12,22 +12,24 @@ import (
 func (s *Store) CreateChallenge(ctx context.Context, c *Challenge, ev *audit.Event) error {
 	c.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	return s.inTx(ctx, func(tx txn) error {
-		if _, err := tx.exec(ctx, `INSERT INTO challenges (id, tenant_id, endpoint_id, value_hash, end_entity_id, binding, expires_at, created_at, used_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, c.Tenant, c.Endpoint, c.ValueHash, c.EndEntity, c.Binding, micros(c.ExpiresAt), micros(c.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO challenges (id, tenant_id, endpoint_id, value_hash, end_entity_id, binding, apply_binding, profile_id, digital_id, expires_at, created_at, used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, c.Tenant, c.Endpoint, c.ValueHash, c.EndEntity, c.Binding, boolInt(c.ApplyBinding), c.Profile, c.DigitalID,
+			micros(c.ExpiresAt), micros(c.CreatedAt)); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, ev)
 	})
 }
 
-const challengeColumns = `id, tenant_id, endpoint_id, value_hash, end_entity_id, binding, expires_at, created_at, used_at`
+const challengeColumns = `id, tenant_id, endpoint_id, value_hash, end_entity_id, binding, apply_binding, profile_id, digital_id, expires_at, created_at, used_at`
 
 func scanChallenge(sc interface{ Scan(...any) error }) (*Challenge, error) {
 	var c Challenge
-	var exp, created, used int64
-	if err := sc.Scan(&c.ID, &c.Tenant, &c.Endpoint, &c.ValueHash, &c.EndEntity, &c.Binding, &exp, &created, &used); err != nil {
+	var exp, created, used, apply int64
+	if err := sc.Scan(&c.ID, &c.Tenant, &c.Endpoint, &c.ValueHash, &c.EndEntity, &c.Binding, &apply, &c.Profile, &c.DigitalID, &exp, &created, &used); err != nil {
 		return nil, err
 	}
+	c.ApplyBinding = apply != 0
 	c.ExpiresAt, c.CreatedAt, c.UsedAt = fromMicros(exp), fromMicros(created), fromMicros(used)
 	return &c, nil
 }
@@ -50,6 +52,19 @@ func (s *Store) usableChallenge(ctx context.Context, tx txn, tenant, endpoint, h
 		return nil, errBadChallenge
 	}
 	return c, nil
+}
+
+// UsableChallenge returns the challenge with hash when it is usable on
+// the endpoint (see usableChallenge), without using it up: issuance reads
+// a Digital ID challenge's subject before it signs.
+func (s *Store) UsableChallenge(ctx context.Context, tenant, endpoint, hash, endEntity string) (*Challenge, error) {
+	var out *Challenge
+	err := s.inTx(ctx, func(tx txn) error {
+		var err error
+		out, err = s.usableChallenge(ctx, tx, tenant, endpoint, hash, endEntity, s.now())
+		return err
+	})
+	return out, err
 }
 
 // ConsumeChallenge marks a usable challenge used and records ev.

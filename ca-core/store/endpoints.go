@@ -111,7 +111,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, tenant, id string, ev *audit
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("endpoint", id)
 		}
-		for _, table := range []string{"end_entities", "challenges", "pending_requests"} {
+		for _, table := range []string{"end_entities", "challenges", "pending_requests", "digital_ids"} {
 			if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = ? AND endpoint_id = ?`, tenant, id); err != nil {
 				return err
 			}

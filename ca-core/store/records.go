@@ -84,8 +84,48 @@ type EndpointSettings struct {
 	ACME *ACMESettings `json:"acme,omitempty"`
 	// RequireApproval sends every front-end request through a pending
 	// request an administrator decides.
-	RequireApproval bool          `json:"require_approval,omitempty"`
-	SCEP            *SCEPSettings `json:"scep,omitempty"`
+	RequireApproval bool           `json:"require_approval,omitempty"`
+	SCEP            *SCEPSettings  `json:"scep,omitempty"`
+	MDMWS           *MDMWSSettings `json:"mdmws,omitempty"`
+}
+
+// MDMWSSettings are the options of an MDM configuration.
+type MDMWSSettings struct {
+	Platform         string `json:"platform,omitempty"`
+	DefaultDigitalID string `json:"default_digital_id,omitempty"`
+	// SCEPFrontend enrolls the configuration's devices. Default: scep.
+	SCEPFrontend string `json:"scep_frontend,omitempty"`
+}
+
+// ServedBy reports whether front-end name may use e: its own, and for an
+// MDM configuration also the SCEP front-end its devices enroll through.
+func (e *Endpoint) ServedBy(name string) bool {
+	if e.Frontend == name {
+		return true
+	}
+	if e.Protocol != "mdmws" {
+		return false
+	}
+	scep := "scep"
+	if m := e.Settings.MDMWS; m != nil && m.SCEPFrontend != "" {
+		scep = m.SCEPFrontend
+	}
+	return name == scep
+}
+
+// DigitalID is an MDM configuration's subject and SAN template.
+type DigitalID struct {
+	Tenant     string
+	Endpoint   string
+	Name       string
+	ParentDN   string
+	RDNFormat  string
+	SANFormats []string
+	CA         string
+	Profile    string
+	// Mode is scep or pkcs12.
+	Mode      string
+	CreatedAt time.Time
 }
 
 // SCEPSettings are the options of a SCEP endpoint.
@@ -189,10 +229,15 @@ type Challenge struct {
 	EndEntity string
 	// Binding, when set, is the canonical subject and SANs (see
 	// issuance.BindingOf) the challenge alone may issue.
-	Binding   string
-	ExpiresAt time.Time
-	CreatedAt time.Time
-	UsedAt    time.Time
+	Binding string
+	// ApplyBinding makes the enrollment take Binding's subject and SANs
+	// (and Profile) instead of the CSR's: a Digital ID challenge.
+	ApplyBinding bool
+	Profile      string
+	DigitalID    string
+	ExpiresAt    time.Time
+	CreatedAt    time.Time
+	UsedAt       time.Time
 }
 
 // PendingStatus is a pending request's state.

@@ -23,6 +23,7 @@ import (
 	"github.com/certgate/certgate/internal/devmode"
 	"github.com/certgate/certgate/services/acme"
 	"github.com/certgate/certgate/services/est"
+	"github.com/certgate/certgate/services/mdmws"
 	"github.com/certgate/certgate/services/scep"
 )
 
@@ -38,6 +39,7 @@ var roles = map[string]role{
 	"acme":    {"run the ACME (RFC 8555) service", runACME},
 	"est":     {"run the EST (RFC 7030) service", runEST},
 	"scep":    {"run the SCEP (RFC 8894) service, with Microsoft Intune validation", runSCEP},
+	"mdmws":   {"run the MDM web service (challenges, PKCS#12) for Jamf, Workspace ONE, Ivanti, MaaS360", runMDMWS},
 	"dev":     {"run the whole suite on loopback with embedded defaults", runDev},
 	"admin":   {"administer tenants, CAs, profiles, endpoints and certificates", runAdmin},
 }
@@ -73,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: certgate <role> [flags]")
-	for _, name := range []string{"ca-core", "acme", "est", "scep", "dev", "admin"} {
+	for _, name := range []string{"ca-core", "acme", "est", "scep", "mdmws", "dev", "admin"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, roles[name].summary)
 	}
 }
@@ -133,6 +135,20 @@ func runSCEP(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	return scep.Run(ctx, cfg, scep.Options{Logger: cacore.NewLogger(stderr, cfg.Log, "text")})
+}
+
+func runMDMWS(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("certgate mdmws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/certgate/mdmws.yaml", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var cfg mdmws.Config
+	if err := loadYAML(*path, &cfg); err != nil {
+		return err
+	}
+	return mdmws.Run(ctx, cfg, mdmws.Options{Logger: cacore.NewLogger(stderr, cfg.Log, "text")})
 }
 
 // loadYAML decodes a role's configuration strictly: unknown keys are errors.

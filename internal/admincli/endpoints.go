@@ -2,6 +2,8 @@ package admincli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"strconv"
 
@@ -40,6 +42,9 @@ type endpointFlags struct {
 	website     *string
 	webhookURL  *string
 	nextCA      *string
+	generate    *bool
+	platform    *string
+	defaultID   *string
 }
 
 func defineEndpointFlags(fs *flag.FlagSet) *endpointFlags {
@@ -61,6 +66,9 @@ func defineEndpointFlags(fs *flag.FlagSet) *endpointFlags {
 		website:     fs.String("website", "", "ACME: `URL` shown in the directory's meta (\"\" for none)"),
 		webhookURL:  fs.String("webhook-url", "", "SCEP, auth webhook: HTTPS `URL` that allows or denies each request"),
 		nextCA:      fs.String("next-ca", "", "SCEP: issuing `CA` that will replace --ca, announced by GetNextCACert (\"\" for none)"),
+		generate:    fs.Bool("generate-secret", false, "generate a random secret and print it, shown only this once (MDM credentials; rotates on update)"),
+		platform:    fs.String("platform", "", "mdmws: the MDM `product`: jamf, workspace_one, ivanti, maas360 or other"),
+		defaultID:   fs.String("default-digital-id", "", "mdmws: Digital ID `name` the NDES challenge page uses when the request names none"),
 	}
 }
 
@@ -141,10 +149,47 @@ func (f *endpointFlags) apply(ep *pb.Endpoint) (string, error) {
 			ep.Scep.NextCa = *f.nextCA
 		}
 	}
+	if set["platform"] || set["default-digital-id"] {
+		if ep.Protocol != pb.Protocol_PROTOCOL_MDMWS {
+			return "", usageErrorf("--platform and --default-digital-id apply to mdmws endpoints only")
+		}
+		if ep.Mdmws == nil {
+			ep.Mdmws = &pb.MdmwsSettings{}
+		}
+		if set["platform"] {
+			ep.Mdmws.Platform = *f.platform
+		}
+		if set["default-digital-id"] {
+			ep.Mdmws.DefaultDigitalId = *f.defaultID
+		}
+	}
+	if set["secret-file"] && *f.generate {
+		return "", usageErrorf("give --secret-file or --generate-secret, not both")
+	}
+	if *f.generate {
+		b := make([]byte, 18)
+		rand.Read(b)
+		return base64.RawURLEncoding.EncodeToString(b), nil
+	}
 	if set["secret-file"] {
 		return readSecret(*f.secretFile)
 	}
 	return "", nil
+}
+
+// emitEndpoint shows an endpoint and, once, a secret it generated.
+func (c *cli) emitEndpoint(ep *pb.Endpoint, f *endpointFlags, secret string) error {
+	if !*f.generate {
+		return c.emit(ep, func() error { return c.showEndpoint(ep) })
+	}
+	if c.g.json {
+		c.note("generated secret (shown only this once): %s", secret)
+		return c.printJSON(ep)
+	}
+	if err := c.showEndpoint(ep); err != nil {
+		return err
+	}
+	return c.fields([]field{{"Generated secret", secret + "  (shown only this once)"}})
 }
 
 func (c *cli) endpointsCreate(fs *flag.FlagSet) action {
@@ -173,7 +218,7 @@ func (c *cli) endpointsCreate(fs *flag.FlagSet) action {
 		if err != nil {
 			return callError(err)
 		}
-		return c.emit(got, func() error { return c.showEndpoint(got) })
+		return c.emitEndpoint(got, ef, secret)
 	}
 }
 
@@ -269,7 +314,7 @@ func (c *cli) endpointsUpdate(fs *flag.FlagSet) action {
 		if err != nil {
 			return callError(err)
 		}
-		return c.emit(got, func() error { return c.showEndpoint(got) })
+		return c.emitEndpoint(got, ef, secret)
 	}
 }
 
@@ -322,6 +367,9 @@ func (c *cli) showEndpoint(ep *pb.Endpoint) error {
 	}
 	if ep.GetProtocol() == pb.Protocol_PROTOCOL_ACME {
 		fields = append(fields, field{"Terms of service", ep.GetAcme().GetTermsOfService()}, field{"Website", ep.GetAcme().GetWebsite()})
+	}
+	if ep.GetProtocol() == pb.Protocol_PROTOCOL_MDMWS {
+		fields = append(fields, field{"Platform", ep.GetMdmws().GetPlatform()}, field{"Default Digital ID", ep.GetMdmws().GetDefaultDigitalId()})
 	}
 	if ep.GetProtocol() == pb.Protocol_PROTOCOL_SCEP {
 		fields = append(fields, field{"Webhook URL", ep.GetScep().GetWebhookUrl()}, field{"Next CA", ep.GetScep().GetNextCa()})

@@ -310,6 +310,7 @@ func nouns(c *cli) []noun {
 		endEntitiesNoun(c),
 		challengesNoun(c),
 		eabNoun(c),
+		digitalIDsNoun(c),
 		pendingNoun(c),
 		auditNoun(c),
 		revokeNoun(c),

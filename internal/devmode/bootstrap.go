@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -20,6 +21,7 @@ type booted struct {
 	eabKID, eabKey string
 	estPassword    string
 	scepChallenge  string
+	mdmPassword    string
 }
 
 // bootstrap makes sure the default tenant, its CAs and one endpoint per
@@ -87,6 +89,10 @@ func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
 	if err != nil {
 		return nil, err
 	}
+	mdmPassword, err := ensureMDMConfiguration(ctx, conn, endpoints)
+	if err != nil {
+		return nil, err
+	}
 	estPassword, err := ensureESTEndpoint(ctx, endpoints)
 	if err != nil {
 		return nil, err
@@ -96,7 +102,7 @@ func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
 	rev := pb.NewRevocationServiceClient(conn)
 	for {
 		if _, err := rev.GetCRL(ctx, &pb.GetCRLRequest{Tenant: Tenant, Ca: IssuingCA}); err == nil {
-			return &booted{root: root.Certificate, eabKID: eab.GetKid(), eabKey: eab.GetHmacKey(), estPassword: estPassword, scepChallenge: scepChallenge}, nil
+			return &booted{root: root.Certificate, eabKID: eab.GetKid(), eabKey: eab.GetHmacKey(), estPassword: estPassword, scepChallenge: scepChallenge, mdmPassword: mdmPassword}, nil
 		} else if status.Code(err) != codes.NotFound {
 			return nil, err
 		}
@@ -116,6 +122,34 @@ func ensureSCEPEndpoint(ctx context.Context, endpoints pb.EndpointServiceClient)
 		AllowedProfiles: []string{"scep-digital-signature", "scep-key-encipherment"}, Description: "dev SCEP endpoint (static challenge)",
 		Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_SHARED_SECRET}}
 	return challenge, createOrRekey(ctx, endpoints, ep, challenge)
+}
+
+// ensureMDMConfiguration creates the dev MDM configuration and its
+// Digital ID once and gives its credential a fresh password every run.
+func ensureMDMConfiguration(ctx context.Context, conn *grpc.ClientConn, endpoints pb.EndpointServiceClient) (string, error) {
+	password := randomSecret()
+	ep := &pb.Endpoint{Tenant: Tenant, Id: MDMEndpoint, Protocol: pb.Protocol_PROTOCOL_MDMWS, Ca: IssuingCA,
+		DefaultProfile: "mdmws-digital-signature-key-encipherment-clientauth", AllowedProfiles: []string{"mdmws-p12-digital-signature-key-encipherment-clientauth"},
+		Description: "dev MDM configuration", Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_SHARED_SECRET, Username: MDMUsername},
+		Mdmws: &pb.MdmwsSettings{Platform: "other", DefaultDigitalId: MDMDigitalID}}
+	if err := createOrRekey(ctx, endpoints, ep, password); err != nil {
+		return "", err
+	}
+	ids := pb.NewDigitalIDServiceClient(conn)
+	for _, d := range []*pb.DigitalID{
+		{Name: MDMDigitalID, ParentDn: "OU=Devices,O=certgate dev", RdnFormat: "CN=<device>", Profile: ep.DefaultProfile, Mode: pb.DigitalIDMode_DIGITAL_ID_MODE_SCEP},
+		{Name: MDMDigitalID + "-p12", ParentDn: "OU=Devices,O=certgate dev", RdnFormat: "CN=<device>", Profile: ep.AllowedProfiles[0], Mode: pb.DigitalIDMode_DIGITAL_ID_MODE_PKCS12},
+	} {
+		d.Tenant, d.Endpoint = Tenant, MDMEndpoint
+		_, err := ids.GetDigitalID(ctx, &pb.GetDigitalIDRequest{Tenant: Tenant, Endpoint: MDMEndpoint, Name: d.Name})
+		if status.Code(err) == codes.NotFound {
+			_, err = ids.CreateDigitalID(ctx, &pb.CreateDigitalIDRequest{DigitalId: d})
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return password, nil
 }
 
 // createOrRekey creates ep with secret, or gives an existing one the new

@@ -33,6 +33,7 @@ import (
 	"github.com/certgate/certgate/services/acme"
 	"github.com/certgate/certgate/services/est"
 	"github.com/certgate/certgate/services/frontend"
+	"github.com/certgate/certgate/services/mdmws"
 	"github.com/certgate/certgate/services/scep"
 )
 
@@ -63,6 +64,9 @@ const (
 	ESTEndpoint  = "est"
 	ESTUsername  = "est-dev"
 	SCEPEndpoint = "scep"
+	MDMEndpoint  = "mdm"
+	MDMUsername  = "mdm-dev"
+	MDMDigitalID = "device"
 	AdminName    = "admin"
 	Endpoints    = "endpoints.json"
 	configFile   = "ca-core.yaml"
@@ -76,11 +80,23 @@ type EndpointsFile struct {
 	Tenant      string `json:"tenant"`
 	CACore      CACore `json:"ca_core"`
 	// CRL and OCSP are the issuing CA's CRL URL and OCSP responder URL.
-	CRL  string `json:"crl"`
-	OCSP string `json:"ocsp"`
-	ACME *ACME  `json:"acme,omitempty"`
-	EST  *EST   `json:"est,omitempty"`
-	SCEP *SCEP  `json:"scep,omitempty"`
+	CRL   string `json:"crl"`
+	OCSP  string `json:"ocsp"`
+	ACME  *ACME  `json:"acme,omitempty"`
+	EST   *EST   `json:"est,omitempty"`
+	SCEP  *SCEP  `json:"scep,omitempty"`
+	MDMWS *MDMWS `json:"mdmws,omitempty"`
+}
+
+// MDMWS describes the dev MDM configuration: its web service (HTTP Basic
+// with a password made fresh on every run) and the SCEP URL its devices
+// use. Its Digital ID "device" builds CN=<device>,OU=Devices,O=certgate dev.
+type MDMWS struct {
+	URL       string `json:"url"`
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	SCEPURL   string `json:"scep_url"`
+	DigitalID string `json:"digital_id"`
 }
 
 // SCEP describes the dev SCEP endpoint: a static challenge made fresh on
@@ -234,6 +250,14 @@ func Run(ctx context.Context, c Config) error {
 		}
 		scepBase := "http://" + lis.scep.Addr().String()
 		ep.SCEP = &SCEP{URL: scepBase + "/scep/" + Tenant + "/" + SCEPEndpoint, NDESURL: scepBase + "/certsrv/mscep/mscep.dll", Challenge: boot.scepChallenge}
+		err = startFrontend(ctx, eg, func(ready func(net.Addr)) error {
+			return mdmws.Run(ctx, layout.mdmwsConfig(coreAddr, scepBase), mdmws.Options{Listener: lis.mdmws, Logger: c.Logger.With("service", "mdmws"), Ready: ready})
+		})
+		if err != nil {
+			return err
+		}
+		ep.MDMWS = &MDMWS{URL: "https://" + lis.mdmws.Addr().String() + "/mdmws/" + Tenant + "/" + MDMEndpoint, Username: MDMUsername,
+			Password: boot.mdmPassword, SCEPURL: scepBase + "/scep/" + Tenant + "/" + MDMEndpoint, DigitalID: MDMDigitalID}
 		if err := writeJSON(filepath.Join(dir, Endpoints), ep); err != nil {
 			return err
 		}
@@ -287,6 +311,8 @@ func (l *layout) ensurePKI() error {
 		{"acme-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("acme", "127.0.0.1", "localhost") }},
 		{"est", func() (*servicepki.Leaf, error) { return ca.FrontendCert("est") }},
 		{"scep", func() (*servicepki.Leaf, error) { return ca.FrontendCert("scep") }},
+		{"mdmws", func() (*servicepki.Leaf, error) { return ca.FrontendCert("mdmws") }},
+		{"mdmws-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("mdmws", "127.0.0.1", "localhost") }},
 		{"est-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("est", "127.0.0.1", "localhost") }},
 	}
 	for _, lf := range leaves {
@@ -328,6 +354,16 @@ func (l *layout) scepConfig(coreAddr string) scep.Config {
 		NDESEndpoint: Tenant + "/" + SCEPEndpoint,
 		CACore: frontend.ClientConfig{Address: coreAddr, CAFile: l.path("mtls", "ca.pem"), CertFile: l.path("mtls", "scep.pem"),
 			KeyFile: l.path("mtls", "scep-key.pem")},
+	}
+}
+
+func (l *layout) mdmwsConfig(coreAddr, scepURL string) mdmws.Config {
+	return mdmws.Config{
+		TLS:             mdmws.TLS{CertFile: l.path("mtls", "mdmws-tls.pem"), KeyFile: l.path("mtls", "mdmws-tls-key.pem")},
+		DefaultEndpoint: Tenant + "/" + MDMEndpoint,
+		SCEPURL:         scepURL,
+		CACore: frontend.ClientConfig{Address: coreAddr, CAFile: l.path("mtls", "ca.pem"), CertFile: l.path("mtls", "mdmws.pem"),
+			KeyFile: l.path("mtls", "mdmws-key.pem")},
 	}
 }
 
@@ -380,6 +416,9 @@ func printSummary(w io.Writer, dir string, ep *EndpointsFile) {
 	}
 	if ep.SCEP != nil {
 		fmt.Fprintf(w, "  SCEP           %s (also %s; challenge in endpoints.json)\n", ep.SCEP.URL, ep.SCEP.NDESURL)
+	}
+	if ep.MDMWS != nil {
+		fmt.Fprintf(w, "  MDM web service %s (user %s, password in endpoints.json; devices enroll at %s)\n", ep.MDMWS.URL, ep.MDMWS.Username, ep.MDMWS.SCEPURL)
 	}
 	fmt.Fprintf(w, "  tenant         %s with CAs %s (root) and %s (issuing)\n", ep.Tenant, RootCA, IssuingCA)
 	fmt.Fprintf(w, "  trust bundle   %s\n", ep.TrustBundle)
@@ -434,6 +473,7 @@ type devPorts struct {
 	ACME    int `json:"acme"`
 	EST     int `json:"est"`
 	SCEP    int `json:"scep"`
+	MDMWS   int `json:"mdmws"`
 }
 
 func (l *layout) loadPorts() devPorts {
@@ -465,7 +505,7 @@ func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
 // listeners are the suite's sockets, opened before anything starts so that
 // ports.json and endpoints.json can name them.
 type listeners struct {
-	grpc, metrics, http, acme, est, scep net.Listener
+	grpc, metrics, http, acme, est, scep, mdmws net.Listener
 }
 
 func openListeners(p devPorts) (*listeners, error) {
@@ -473,7 +513,7 @@ func openListeners(p devPorts) (*listeners, error) {
 	for _, x := range []struct {
 		dst  *net.Listener
 		port int
-	}{{&l.grpc, p.GRPC}, {&l.metrics, p.Metrics}, {&l.http, p.HTTP}, {&l.acme, p.ACME}, {&l.est, p.EST}, {&l.scep, p.SCEP}} {
+	}{{&l.grpc, p.GRPC}, {&l.metrics, p.Metrics}, {&l.http, p.HTTP}, {&l.acme, p.ACME}, {&l.est, p.EST}, {&l.scep, p.SCEP}, {&l.mdmws, p.MDMWS}} {
 		lis, err := listen(x.port)
 		if err != nil {
 			l.close()
@@ -485,7 +525,7 @@ func openListeners(p devPorts) (*listeners, error) {
 }
 
 func (l *listeners) close() {
-	for _, lis := range []net.Listener{l.grpc, l.metrics, l.http, l.acme, l.est, l.scep} {
+	for _, lis := range []net.Listener{l.grpc, l.metrics, l.http, l.acme, l.est, l.scep, l.mdmws} {
 		if lis != nil {
 			lis.Close()
 		}
@@ -493,7 +533,7 @@ func (l *listeners) close() {
 }
 
 func (l *listeners) ports() devPorts {
-	return devPorts{GRPC: portOf(l.grpc), Metrics: portOf(l.metrics), HTTP: portOf(l.http), ACME: portOf(l.acme), EST: portOf(l.est), SCEP: portOf(l.scep)}
+	return devPorts{GRPC: portOf(l.grpc), Metrics: portOf(l.metrics), HTTP: portOf(l.http), ACME: portOf(l.acme), EST: portOf(l.est), SCEP: portOf(l.scep), MDMWS: portOf(l.mdmws)}
 }
 
 // startFrontend runs a front-end in eg and returns once it serves.

@@ -28,6 +28,11 @@ import (
 func (s *Server) authenticate(ctx context.Context, t *target, m *message, req *pb.IssueRequest) error {
 	challenge, _ := x509util.ParseChallengePassword(m.CSR.Raw)
 	method := t.ep.GetAuth().GetMethod()
+	if t.ep.GetProtocol() == pb.Protocol_PROTOCOL_MDMWS {
+		// The endpoint's credential is the MDM's; devices bring one-time
+		// challenges, which may also carry their Digital ID's subject.
+		method = pb.EndpointAuth_METHOD_ONE_TIME_CHALLENGE
+	}
 	if challenge == "" && method != pb.EndpointAuth_METHOD_NONE && method != pb.EndpointAuth_METHOD_WEBHOOK {
 		return refuse(failBadRequest, "endpoint %s requires a challengePassword in the CSR", t.ep.GetId())
 	}

@@ -240,7 +240,9 @@ func (s *Server) targetOf(ctx context.Context, tenant, id string) (*target, erro
 		}
 		s.configs.Put(key, ep)
 	}
-	if ep.GetProtocol() != pb.Protocol_PROTOCOL_SCEP {
+	// MDM configurations' devices enroll here too, with the challenges
+	// their MDM obtained from the MDMWS service.
+	if p := ep.GetProtocol(); p != pb.Protocol_PROTOCOL_SCEP && p != pb.Protocol_PROTOCOL_MDMWS {
 		return nil, httpErrorf(http.StatusNotFound, "no SCEP endpoint %s/%s", tenant, id)
 	}
 	if ep.GetDisabled() {

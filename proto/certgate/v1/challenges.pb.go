@@ -23,6 +23,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ChallengeFormat is how a challenge value looks.
+type ChallengeFormat int32
+
+const (
+	// 32 hex characters (128 bits).
+	ChallengeFormat_CHALLENGE_FORMAT_UNSPECIFIED ChallengeFormat = 0
+	// NDES's: 16 upper-case hex characters (64 bits), what MDMs that parse
+	// NDES's mscep_admin page expect.
+	ChallengeFormat_CHALLENGE_FORMAT_NDES ChallengeFormat = 1
+)
+
+// Enum value maps for ChallengeFormat.
+var (
+	ChallengeFormat_name = map[int32]string{
+		0: "CHALLENGE_FORMAT_UNSPECIFIED",
+		1: "CHALLENGE_FORMAT_NDES",
+	}
+	ChallengeFormat_value = map[string]int32{
+		"CHALLENGE_FORMAT_UNSPECIFIED": 0,
+		"CHALLENGE_FORMAT_NDES":        1,
+	}
+)
+
+func (x ChallengeFormat) Enum() *ChallengeFormat {
+	p := new(ChallengeFormat)
+	*p = x
+	return p
+}
+
+func (x ChallengeFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChallengeFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_certgate_v1_challenges_proto_enumTypes[0].Descriptor()
+}
+
+func (ChallengeFormat) Type() protoreflect.EnumType {
+	return &file_certgate_v1_challenges_proto_enumTypes[0]
+}
+
+func (x ChallengeFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChallengeFormat.Descriptor instead.
+func (ChallengeFormat) EnumDescriptor() ([]byte, []int) {
+	return file_certgate_v1_challenges_proto_rawDescGZIP(), []int{0}
+}
+
 type Challenge struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Tenant   string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -37,8 +87,12 @@ type Challenge struct {
 	// The binding, when the challenge has one.
 	Subject         string            `protobuf:"bytes,8,opt,name=subject,proto3" json:"subject,omitempty"`
 	SubjectAltNames []*SubjectAltName `protobuf:"bytes,9,rep,name=subject_alt_names,json=subjectAltNames,proto3" json:"subject_alt_names,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The Digital ID the binding was rendered from, if any; its enrollment
+	// gets the bound subject, SANs and this profile.
+	DigitalId     string `protobuf:"bytes,10,opt,name=digital_id,json=digitalId,proto3" json:"digital_id,omitempty"`
+	Profile       string `protobuf:"bytes,11,opt,name=profile,proto3" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Challenge) Reset() {
@@ -134,21 +188,43 @@ func (x *Challenge) GetSubjectAltNames() []*SubjectAltName {
 	return nil
 }
 
+func (x *Challenge) GetDigitalId() string {
+	if x != nil {
+		return x.DigitalId
+	}
+	return ""
+}
+
+func (x *Challenge) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
 type CreateChallengeRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Tenant   string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	Endpoint string                 `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	// Optional: the challenge is only good for this end-entity.
 	EndEntity string `protobuf:"bytes,3,opt,name=end_entity,json=endEntity,proto3" json:"end_entity,omitempty"`
-	// Default 1 hour, at most 30 days.
+	// Default 1 hour; at least 1 second, at most 30 days.
 	Ttl *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	// Optional binding: the challenge only issues a certificate whose
 	// subject (RFC 4514) is this one and whose subjectAltNames are exactly
 	// these (in any order).
 	Subject         string            `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
 	SubjectAltNames []*SubjectAltName `protobuf:"bytes,6,rep,name=subject_alt_names,json=subjectAltNames,proto3" json:"subject_alt_names,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Optional, instead of subject and subject_alt_names: a Digital ID of
+	// the (mdmws) endpoint and its variables. The challenge then carries the
+	// rendered subject and SANs, and the enrollment it authorises gets them
+	// (and the Digital ID's profile) in place of whatever the CSR says — the
+	// placeholder subject MDMs put in device CSRs.
+	DigitalId     string            `protobuf:"bytes,7,opt,name=digital_id,json=digitalId,proto3" json:"digital_id,omitempty"`
+	Variables     map[string]string `protobuf:"bytes,8,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Format        ChallengeFormat   `protobuf:"varint,9,opt,name=format,proto3,enum=certgate.v1.ChallengeFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateChallengeRequest) Reset() {
@@ -221,6 +297,27 @@ func (x *CreateChallengeRequest) GetSubjectAltNames() []*SubjectAltName {
 		return x.SubjectAltNames
 	}
 	return nil
+}
+
+func (x *CreateChallengeRequest) GetDigitalId() string {
+	if x != nil {
+		return x.DigitalId
+	}
+	return ""
+}
+
+func (x *CreateChallengeRequest) GetVariables() map[string]string {
+	if x != nil {
+		return x.Variables
+	}
+	return nil
+}
+
+func (x *CreateChallengeRequest) GetFormat() ChallengeFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ChallengeFormat_CHALLENGE_FORMAT_UNSPECIFIED
 }
 
 type ConsumeChallengeRequest struct {
@@ -296,7 +393,7 @@ var File_certgate_v1_challenges_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_challenges_proto_rawDesc = "" +
 	"\n" +
-	"\x1ccertgate/v1/challenges.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x02\n" +
+	"\x1ccertgate/v1/challenges.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x03\n" +
 	"\tChallenge\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x0e\n" +
@@ -309,7 +406,11 @@ const file_certgate_v1_challenges_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
 	"\asubject\x18\b \x01(\tR\asubject\x12G\n" +
-	"\x11subject_alt_names\x18\t \x03(\v2\x1b.certgate.v1.SubjectAltNameR\x0fsubjectAltNames\"\xfb\x01\n" +
+	"\x11subject_alt_names\x18\t \x03(\v2\x1b.certgate.v1.SubjectAltNameR\x0fsubjectAltNames\x12\x1d\n" +
+	"\n" +
+	"digital_id\x18\n" +
+	" \x01(\tR\tdigitalId\x12\x18\n" +
+	"\aprofile\x18\v \x01(\tR\aprofile\"\xe0\x03\n" +
 	"\x16CreateChallengeRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1d\n" +
@@ -317,13 +418,23 @@ const file_certgate_v1_challenges_proto_rawDesc = "" +
 	"end_entity\x18\x03 \x01(\tR\tendEntity\x12+\n" +
 	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x18\n" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x12G\n" +
-	"\x11subject_alt_names\x18\x06 \x03(\v2\x1b.certgate.v1.SubjectAltNameR\x0fsubjectAltNames\"\x82\x01\n" +
+	"\x11subject_alt_names\x18\x06 \x03(\v2\x1b.certgate.v1.SubjectAltNameR\x0fsubjectAltNames\x12\x1d\n" +
+	"\n" +
+	"digital_id\x18\a \x01(\tR\tdigitalId\x12P\n" +
+	"\tvariables\x18\b \x03(\v22.certgate.v1.CreateChallengeRequest.VariablesEntryR\tvariables\x124\n" +
+	"\x06format\x18\t \x01(\x0e2\x1c.certgate.v1.ChallengeFormatR\x06format\x1a<\n" +
+	"\x0eVariablesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x01\n" +
 	"\x17ConsumeChallengeRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x1d\n" +
 	"\n" +
-	"end_entity\x18\x04 \x01(\tR\tendEntity2\xb4\x01\n" +
+	"end_entity\x18\x04 \x01(\tR\tendEntity*N\n" +
+	"\x0fChallengeFormat\x12 \n" +
+	"\x1cCHALLENGE_FORMAT_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15CHALLENGE_FORMAT_NDES\x10\x012\xb4\x01\n" +
 	"\x10ChallengeService\x12N\n" +
 	"\x0fCreateChallenge\x12#.certgate.v1.CreateChallengeRequest\x1a\x16.certgate.v1.Challenge\x12P\n" +
 	"\x10ConsumeChallenge\x12$.certgate.v1.ConsumeChallengeRequest\x1a\x16.certgate.v1.ChallengeB;Z9github.com/certgate/certgate/proto/certgate/v1;certgatev1b\x06proto3"
@@ -340,30 +451,35 @@ func file_certgate_v1_challenges_proto_rawDescGZIP() []byte {
 	return file_certgate_v1_challenges_proto_rawDescData
 }
 
-var file_certgate_v1_challenges_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_certgate_v1_challenges_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_certgate_v1_challenges_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_certgate_v1_challenges_proto_goTypes = []any{
-	(*Challenge)(nil),               // 0: certgate.v1.Challenge
-	(*CreateChallengeRequest)(nil),  // 1: certgate.v1.CreateChallengeRequest
-	(*ConsumeChallengeRequest)(nil), // 2: certgate.v1.ConsumeChallengeRequest
-	(*timestamppb.Timestamp)(nil),   // 3: google.protobuf.Timestamp
-	(*SubjectAltName)(nil),          // 4: certgate.v1.SubjectAltName
-	(*durationpb.Duration)(nil),     // 5: google.protobuf.Duration
+	(ChallengeFormat)(0),            // 0: certgate.v1.ChallengeFormat
+	(*Challenge)(nil),               // 1: certgate.v1.Challenge
+	(*CreateChallengeRequest)(nil),  // 2: certgate.v1.CreateChallengeRequest
+	(*ConsumeChallengeRequest)(nil), // 3: certgate.v1.ConsumeChallengeRequest
+	nil,                             // 4: certgate.v1.CreateChallengeRequest.VariablesEntry
+	(*timestamppb.Timestamp)(nil),   // 5: google.protobuf.Timestamp
+	(*SubjectAltName)(nil),          // 6: certgate.v1.SubjectAltName
+	(*durationpb.Duration)(nil),     // 7: google.protobuf.Duration
 }
 var file_certgate_v1_challenges_proto_depIdxs = []int32{
-	3, // 0: certgate.v1.Challenge.expires_at:type_name -> google.protobuf.Timestamp
-	3, // 1: certgate.v1.Challenge.created_at:type_name -> google.protobuf.Timestamp
-	4, // 2: certgate.v1.Challenge.subject_alt_names:type_name -> certgate.v1.SubjectAltName
-	5, // 3: certgate.v1.CreateChallengeRequest.ttl:type_name -> google.protobuf.Duration
-	4, // 4: certgate.v1.CreateChallengeRequest.subject_alt_names:type_name -> certgate.v1.SubjectAltName
-	1, // 5: certgate.v1.ChallengeService.CreateChallenge:input_type -> certgate.v1.CreateChallengeRequest
-	2, // 6: certgate.v1.ChallengeService.ConsumeChallenge:input_type -> certgate.v1.ConsumeChallengeRequest
-	0, // 7: certgate.v1.ChallengeService.CreateChallenge:output_type -> certgate.v1.Challenge
-	0, // 8: certgate.v1.ChallengeService.ConsumeChallenge:output_type -> certgate.v1.Challenge
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5, // 0: certgate.v1.Challenge.expires_at:type_name -> google.protobuf.Timestamp
+	5, // 1: certgate.v1.Challenge.created_at:type_name -> google.protobuf.Timestamp
+	6, // 2: certgate.v1.Challenge.subject_alt_names:type_name -> certgate.v1.SubjectAltName
+	7, // 3: certgate.v1.CreateChallengeRequest.ttl:type_name -> google.protobuf.Duration
+	6, // 4: certgate.v1.CreateChallengeRequest.subject_alt_names:type_name -> certgate.v1.SubjectAltName
+	4, // 5: certgate.v1.CreateChallengeRequest.variables:type_name -> certgate.v1.CreateChallengeRequest.VariablesEntry
+	0, // 6: certgate.v1.CreateChallengeRequest.format:type_name -> certgate.v1.ChallengeFormat
+	2, // 7: certgate.v1.ChallengeService.CreateChallenge:input_type -> certgate.v1.CreateChallengeRequest
+	3, // 8: certgate.v1.ChallengeService.ConsumeChallenge:input_type -> certgate.v1.ConsumeChallengeRequest
+	1, // 9: certgate.v1.ChallengeService.CreateChallenge:output_type -> certgate.v1.Challenge
+	1, // 10: certgate.v1.ChallengeService.ConsumeChallenge:output_type -> certgate.v1.Challenge
+	9, // [9:11] is the sub-list for method output_type
+	7, // [7:9] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_certgate_v1_challenges_proto_init() }
@@ -377,13 +493,14 @@ func file_certgate_v1_challenges_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certgate_v1_challenges_proto_rawDesc), len(file_certgate_v1_challenges_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      1,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_certgate_v1_challenges_proto_goTypes,
 		DependencyIndexes: file_certgate_v1_challenges_proto_depIdxs,
+		EnumInfos:         file_certgate_v1_challenges_proto_enumTypes,
 		MessageInfos:      file_certgate_v1_challenges_proto_msgTypes,
 	}.Build()
 	File_certgate_v1_challenges_proto = out.File

@@ -91,7 +91,7 @@ func (x EndpointAuth_Method) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EndpointAuth_Method.Descriptor instead.
 func (EndpointAuth_Method) EnumDescriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3, 0}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4, 0}
 }
 
 // Endpoint is one enrollment entry point: a protocol, a CA, the profiles it
@@ -129,7 +129,9 @@ type Endpoint struct {
 	// WSTEP a request id) and ca-core refuses their direct Issue calls.
 	RequireApproval bool `protobuf:"varint,15,opt,name=require_approval,json=requireApproval,proto3" json:"require_approval,omitempty"`
 	// Settings of SCEP endpoints.
-	Scep          *ScepSettings `protobuf:"bytes,16,opt,name=scep,proto3" json:"scep,omitempty"`
+	Scep *ScepSettings `protobuf:"bytes,16,opt,name=scep,proto3" json:"scep,omitempty"`
+	// Settings of MDM configurations (protocol mdmws).
+	Mdmws         *MdmwsSettings `protobuf:"bytes,17,opt,name=mdmws,proto3" json:"mdmws,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -276,6 +278,81 @@ func (x *Endpoint) GetScep() *ScepSettings {
 	return nil
 }
 
+func (x *Endpoint) GetMdmws() *MdmwsSettings {
+	if x != nil {
+		return x.Mdmws
+	}
+	return nil
+}
+
+// MdmwsSettings are the options of an MDM configuration. Its devices
+// enroll over SCEP at /scep/{tenant}/{endpoint}, so the SCEP front-end may
+// use the endpoint too, with challenges the MDMWS front-end hands out.
+type MdmwsSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The MDM product, for the administrator: jamf, workspace_one, ivanti,
+	// maas360 or other.
+	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Digital ID the NDES-style challenge page binds challenges to when the
+	// request names none.
+	DefaultDigitalId string `protobuf:"bytes,2,opt,name=default_digital_id,json=defaultDigitalId,proto3" json:"default_digital_id,omitempty"`
+	// Name of the SCEP front-end that enrolls the devices. Default: scep.
+	ScepFrontend  string `protobuf:"bytes,3,opt,name=scep_frontend,json=scepFrontend,proto3" json:"scep_frontend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MdmwsSettings) Reset() {
+	*x = MdmwsSettings{}
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MdmwsSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MdmwsSettings) ProtoMessage() {}
+
+func (x *MdmwsSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MdmwsSettings.ProtoReflect.Descriptor instead.
+func (*MdmwsSettings) Descriptor() ([]byte, []int) {
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MdmwsSettings) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *MdmwsSettings) GetDefaultDigitalId() string {
+	if x != nil {
+		return x.DefaultDigitalId
+	}
+	return ""
+}
+
+func (x *MdmwsSettings) GetScepFrontend() string {
+	if x != nil {
+		return x.ScepFrontend
+	}
+	return ""
+}
+
 // ScepSettings are the options of a SCEP endpoint.
 type ScepSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -292,7 +369,7 @@ type ScepSettings struct {
 
 func (x *ScepSettings) Reset() {
 	*x = ScepSettings{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +381,7 @@ func (x *ScepSettings) String() string {
 func (*ScepSettings) ProtoMessage() {}
 
 func (x *ScepSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +394,7 @@ func (x *ScepSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScepSettings.ProtoReflect.Descriptor instead.
 func (*ScepSettings) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{1}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ScepSettings) GetNextCa() string {
@@ -346,7 +423,7 @@ type AcmeSettings struct {
 
 func (x *AcmeSettings) Reset() {
 	*x = AcmeSettings{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +435,7 @@ func (x *AcmeSettings) String() string {
 func (*AcmeSettings) ProtoMessage() {}
 
 func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +448,7 @@ func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcmeSettings.ProtoReflect.Descriptor instead.
 func (*AcmeSettings) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AcmeSettings) GetTermsOfService() string {
@@ -402,7 +479,7 @@ type EndpointAuth struct {
 
 func (x *EndpointAuth) Reset() {
 	*x = EndpointAuth{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +491,7 @@ func (x *EndpointAuth) String() string {
 func (*EndpointAuth) ProtoMessage() {}
 
 func (x *EndpointAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +504,7 @@ func (x *EndpointAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAuth.ProtoReflect.Descriptor instead.
 func (*EndpointAuth) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EndpointAuth) GetMethod() EndpointAuth_Method {
@@ -462,7 +539,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +551,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +564,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateEndpointRequest) GetEndpoint() *Endpoint {
@@ -514,7 +591,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +603,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +616,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{5}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetEndpointRequest) GetTenant() string {
@@ -567,7 +644,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +656,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +669,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListEndpointsRequest) GetTenant() string {
@@ -618,7 +695,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +707,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +720,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{7}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -664,7 +741,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +753,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +766,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{8}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateEndpointRequest) GetEndpoint() *Endpoint {
@@ -716,7 +793,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +805,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +818,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{9}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteEndpointRequest) GetTenant() string {
@@ -766,7 +843,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +855,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +868,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{10}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{11}
 }
 
 type VerifyEndpointCredentialRequest struct {
@@ -806,7 +883,7 @@ type VerifyEndpointCredentialRequest struct {
 
 func (x *VerifyEndpointCredentialRequest) Reset() {
 	*x = VerifyEndpointCredentialRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +895,7 @@ func (x *VerifyEndpointCredentialRequest) String() string {
 func (*VerifyEndpointCredentialRequest) ProtoMessage() {}
 
 func (x *VerifyEndpointCredentialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +908,7 @@ func (x *VerifyEndpointCredentialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEndpointCredentialRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEndpointCredentialRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{11}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *VerifyEndpointCredentialRequest) GetTenant() string {
@@ -870,7 +947,7 @@ type VerifyEndpointCredentialResponse struct {
 
 func (x *VerifyEndpointCredentialResponse) Reset() {
 	*x = VerifyEndpointCredentialResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +959,7 @@ func (x *VerifyEndpointCredentialResponse) String() string {
 func (*VerifyEndpointCredentialResponse) ProtoMessage() {}
 
 func (x *VerifyEndpointCredentialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,14 +972,14 @@ func (x *VerifyEndpointCredentialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEndpointCredentialResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEndpointCredentialResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{12}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{13}
 }
 
 var File_certgate_v1_endpoints_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcertgate/v1/endpoints.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x05\n" +
+	"\x1bcertgate/v1/endpoints.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x05\n" +
 	"\bEndpoint\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x121\n" +
@@ -921,7 +998,12 @@ const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12-\n" +
 	"\x04acme\x18\x0e \x01(\v2\x19.certgate.v1.AcmeSettingsR\x04acme\x12)\n" +
 	"\x10require_approval\x18\x0f \x01(\bR\x0frequireApproval\x12-\n" +
-	"\x04scep\x18\x10 \x01(\v2\x19.certgate.v1.ScepSettingsR\x04scep\"H\n" +
+	"\x04scep\x18\x10 \x01(\v2\x19.certgate.v1.ScepSettingsR\x04scep\x120\n" +
+	"\x05mdmws\x18\x11 \x01(\v2\x1a.certgate.v1.MdmwsSettingsR\x05mdmws\"~\n" +
+	"\rMdmwsSettings\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12,\n" +
+	"\x12default_digital_id\x18\x02 \x01(\tR\x10defaultDigitalId\x12#\n" +
+	"\rscep_frontend\x18\x03 \x01(\tR\fscepFrontend\"H\n" +
 	"\fScepSettings\x12\x17\n" +
 	"\anext_ca\x18\x01 \x01(\tR\x06nextCa\x12\x1f\n" +
 	"\vwebhook_url\x18\x02 \x01(\tR\n" +
@@ -988,53 +1070,55 @@ func file_certgate_v1_endpoints_proto_rawDescGZIP() []byte {
 }
 
 var file_certgate_v1_endpoints_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_certgate_v1_endpoints_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_certgate_v1_endpoints_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_certgate_v1_endpoints_proto_goTypes = []any{
 	(EndpointAuth_Method)(0),                 // 0: certgate.v1.EndpointAuth.Method
 	(*Endpoint)(nil),                         // 1: certgate.v1.Endpoint
-	(*ScepSettings)(nil),                     // 2: certgate.v1.ScepSettings
-	(*AcmeSettings)(nil),                     // 3: certgate.v1.AcmeSettings
-	(*EndpointAuth)(nil),                     // 4: certgate.v1.EndpointAuth
-	(*CreateEndpointRequest)(nil),            // 5: certgate.v1.CreateEndpointRequest
-	(*GetEndpointRequest)(nil),               // 6: certgate.v1.GetEndpointRequest
-	(*ListEndpointsRequest)(nil),             // 7: certgate.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),            // 8: certgate.v1.ListEndpointsResponse
-	(*UpdateEndpointRequest)(nil),            // 9: certgate.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),            // 10: certgate.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),           // 11: certgate.v1.DeleteEndpointResponse
-	(*VerifyEndpointCredentialRequest)(nil),  // 12: certgate.v1.VerifyEndpointCredentialRequest
-	(*VerifyEndpointCredentialResponse)(nil), // 13: certgate.v1.VerifyEndpointCredentialResponse
-	(Protocol)(0),                            // 14: certgate.v1.Protocol
-	(*timestamppb.Timestamp)(nil),            // 15: google.protobuf.Timestamp
+	(*MdmwsSettings)(nil),                    // 2: certgate.v1.MdmwsSettings
+	(*ScepSettings)(nil),                     // 3: certgate.v1.ScepSettings
+	(*AcmeSettings)(nil),                     // 4: certgate.v1.AcmeSettings
+	(*EndpointAuth)(nil),                     // 5: certgate.v1.EndpointAuth
+	(*CreateEndpointRequest)(nil),            // 6: certgate.v1.CreateEndpointRequest
+	(*GetEndpointRequest)(nil),               // 7: certgate.v1.GetEndpointRequest
+	(*ListEndpointsRequest)(nil),             // 8: certgate.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),            // 9: certgate.v1.ListEndpointsResponse
+	(*UpdateEndpointRequest)(nil),            // 10: certgate.v1.UpdateEndpointRequest
+	(*DeleteEndpointRequest)(nil),            // 11: certgate.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),           // 12: certgate.v1.DeleteEndpointResponse
+	(*VerifyEndpointCredentialRequest)(nil),  // 13: certgate.v1.VerifyEndpointCredentialRequest
+	(*VerifyEndpointCredentialResponse)(nil), // 14: certgate.v1.VerifyEndpointCredentialResponse
+	(Protocol)(0),                            // 15: certgate.v1.Protocol
+	(*timestamppb.Timestamp)(nil),            // 16: google.protobuf.Timestamp
 }
 var file_certgate_v1_endpoints_proto_depIdxs = []int32{
-	14, // 0: certgate.v1.Endpoint.protocol:type_name -> certgate.v1.Protocol
-	4,  // 1: certgate.v1.Endpoint.auth:type_name -> certgate.v1.EndpointAuth
-	15, // 2: certgate.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 3: certgate.v1.Endpoint.acme:type_name -> certgate.v1.AcmeSettings
-	2,  // 4: certgate.v1.Endpoint.scep:type_name -> certgate.v1.ScepSettings
-	0,  // 5: certgate.v1.EndpointAuth.method:type_name -> certgate.v1.EndpointAuth.Method
-	1,  // 6: certgate.v1.CreateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
-	14, // 7: certgate.v1.ListEndpointsRequest.protocol:type_name -> certgate.v1.Protocol
-	1,  // 8: certgate.v1.ListEndpointsResponse.endpoints:type_name -> certgate.v1.Endpoint
-	1,  // 9: certgate.v1.UpdateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
-	5,  // 10: certgate.v1.EndpointService.CreateEndpoint:input_type -> certgate.v1.CreateEndpointRequest
-	6,  // 11: certgate.v1.EndpointService.GetEndpoint:input_type -> certgate.v1.GetEndpointRequest
-	7,  // 12: certgate.v1.EndpointService.ListEndpoints:input_type -> certgate.v1.ListEndpointsRequest
-	9,  // 13: certgate.v1.EndpointService.UpdateEndpoint:input_type -> certgate.v1.UpdateEndpointRequest
-	10, // 14: certgate.v1.EndpointService.DeleteEndpoint:input_type -> certgate.v1.DeleteEndpointRequest
-	12, // 15: certgate.v1.EndpointService.VerifyEndpointCredential:input_type -> certgate.v1.VerifyEndpointCredentialRequest
-	1,  // 16: certgate.v1.EndpointService.CreateEndpoint:output_type -> certgate.v1.Endpoint
-	1,  // 17: certgate.v1.EndpointService.GetEndpoint:output_type -> certgate.v1.Endpoint
-	8,  // 18: certgate.v1.EndpointService.ListEndpoints:output_type -> certgate.v1.ListEndpointsResponse
-	1,  // 19: certgate.v1.EndpointService.UpdateEndpoint:output_type -> certgate.v1.Endpoint
-	11, // 20: certgate.v1.EndpointService.DeleteEndpoint:output_type -> certgate.v1.DeleteEndpointResponse
-	13, // 21: certgate.v1.EndpointService.VerifyEndpointCredential:output_type -> certgate.v1.VerifyEndpointCredentialResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	15, // 0: certgate.v1.Endpoint.protocol:type_name -> certgate.v1.Protocol
+	5,  // 1: certgate.v1.Endpoint.auth:type_name -> certgate.v1.EndpointAuth
+	16, // 2: certgate.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 3: certgate.v1.Endpoint.acme:type_name -> certgate.v1.AcmeSettings
+	3,  // 4: certgate.v1.Endpoint.scep:type_name -> certgate.v1.ScepSettings
+	2,  // 5: certgate.v1.Endpoint.mdmws:type_name -> certgate.v1.MdmwsSettings
+	0,  // 6: certgate.v1.EndpointAuth.method:type_name -> certgate.v1.EndpointAuth.Method
+	1,  // 7: certgate.v1.CreateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
+	15, // 8: certgate.v1.ListEndpointsRequest.protocol:type_name -> certgate.v1.Protocol
+	1,  // 9: certgate.v1.ListEndpointsResponse.endpoints:type_name -> certgate.v1.Endpoint
+	1,  // 10: certgate.v1.UpdateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
+	6,  // 11: certgate.v1.EndpointService.CreateEndpoint:input_type -> certgate.v1.CreateEndpointRequest
+	7,  // 12: certgate.v1.EndpointService.GetEndpoint:input_type -> certgate.v1.GetEndpointRequest
+	8,  // 13: certgate.v1.EndpointService.ListEndpoints:input_type -> certgate.v1.ListEndpointsRequest
+	10, // 14: certgate.v1.EndpointService.UpdateEndpoint:input_type -> certgate.v1.UpdateEndpointRequest
+	11, // 15: certgate.v1.EndpointService.DeleteEndpoint:input_type -> certgate.v1.DeleteEndpointRequest
+	13, // 16: certgate.v1.EndpointService.VerifyEndpointCredential:input_type -> certgate.v1.VerifyEndpointCredentialRequest
+	1,  // 17: certgate.v1.EndpointService.CreateEndpoint:output_type -> certgate.v1.Endpoint
+	1,  // 18: certgate.v1.EndpointService.GetEndpoint:output_type -> certgate.v1.Endpoint
+	9,  // 19: certgate.v1.EndpointService.ListEndpoints:output_type -> certgate.v1.ListEndpointsResponse
+	1,  // 20: certgate.v1.EndpointService.UpdateEndpoint:output_type -> certgate.v1.Endpoint
+	12, // 21: certgate.v1.EndpointService.DeleteEndpoint:output_type -> certgate.v1.DeleteEndpointResponse
+	14, // 22: certgate.v1.EndpointService.VerifyEndpointCredential:output_type -> certgate.v1.VerifyEndpointCredentialResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_certgate_v1_endpoints_proto_init() }
@@ -1049,7 +1133,7 @@ func file_certgate_v1_endpoints_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certgate_v1_endpoints_proto_rawDesc), len(file_certgate_v1_endpoints_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

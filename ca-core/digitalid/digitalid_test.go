@@ -1,0 +1,53 @@
+package digitalid
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRender(t *testing.T) {
+	tmpl := Template{ParentDN: "OU=Devices,O=Example", RDNFormat: "CN=<igusername> <devicetype> SampleStaticText",
+		SANFormats: []string{"dns:<serial>.devices.example.com", "email:<igusername>@example.com"}}
+	if got := strings.Join(tmpl.Variables(), ","); got != "igusername,devicetype,serial" {
+		t.Fatalf("variables %s", got)
+	}
+	if err := tmpl.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	subject, sans, err := tmpl.Render(map[string]string{"igusername": "alice", "devicetype": "iPad", "serial": "C02X1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != "CN=alice iPad SampleStaticText,OU=Devices,O=Example" {
+		t.Fatalf("subject %q", subject)
+	}
+	if len(sans) != 2 || sans[0] != [2]string{"dns", "C02X1.devices.example.com"} || sans[1] != [2]string{"email", "alice@example.com"} {
+		t.Fatalf("sans %v", sans)
+	}
+	// A variable cannot smuggle in RDNs.
+	subject, _, err = tmpl.Render(map[string]string{"igusername": "x,CN=admin+O=evil", "devicetype": "#1", "serial": "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != `CN=x\,CN=admin\+O=evil #1 SampleStaticText,OU=Devices,O=Example` {
+		t.Fatalf("escaped subject %q", subject)
+	}
+	// Missing variables are named.
+	_, _, err = tmpl.Render(map[string]string{"igusername": "alice"})
+	if err == nil || !strings.Contains(err.Error(), "devicetype, serial") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for name, tmpl := range map[string]Template{
+		"no rdn format":  {ParentDN: "O=x"},
+		"bad parent":     {RDNFormat: "CN=<a>", ParentDN: "not a dn"},
+		"bad san type":   {RDNFormat: "CN=<a>", SANFormats: []string{"dn:<a>"}},
+		"bad rdn format": {RDNFormat: "<a>"},
+	} {
+		if err := tmpl.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

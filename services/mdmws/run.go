@@ -1,0 +1,44 @@
+package mdmws
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/services/frontend"
+)
+
+// Options carry what the caller of Run provides beyond the configuration.
+type Options = frontend.ServeOptions
+
+// Run serves the MDM web service until ctx ends.
+func Run(ctx context.Context, cfg Config, opts Options) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	if err != nil {
+		return fmt.Errorf("mdmws: tls: %w", err)
+	}
+	conn, err := frontend.Dial(cfg.CACore)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	reg := prometheus.NewRegistry()
+	srv, err := New(cfg, Deps{Conn: conn, Logger: opts.Logger, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	return frontend.Serve(ctx, frontend.Site{
+		Name: "mdmws", Listen: cfg.Listen, MetricsListen: cfg.MetricsListen, Handler: srv.Handler(), Metrics: reg,
+		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		LogAttrs: []any{"default_endpoint", cfg.DefaultEndpoint, "scep_url", cfg.SCEPURL},
+	}, opts)
+}
