@@ -153,6 +153,9 @@ func (s *Service) check(ctx context.Context, e *store.Endpoint) error {
 	if err := checkMDMWS(e); err != nil {
 		return err
 	}
+	if err := s.checkWSTEP(ctx, e); err != nil {
+		return err
+	}
 	c, err := s.activeIssuingCA(ctx, e.Tenant, e.CA, "endpoint.ca")
 	if err != nil {
 		return err

@@ -111,6 +111,8 @@ type Request struct {
 	// with; Renewal says the request renews it (see clientcert.go).
 	ClientCertificate []byte
 	Renewal           bool
+	// SID is the requester's Windows SID for the SID extension.
+	SID string
 	// GeneratedKey is set by IssueWithGeneratedKey: ca-core made the CSR.
 	GeneratedKey bool
 }
@@ -233,7 +235,7 @@ func (s *Service) issue(ctx context.Context, r *Request) (*Result, string, error
 		}
 	}
 	dec, err := policy.Apply(prof, &policy.Request{CSR: csr, Subject: r.Subject, SANs: r.SANs, Extensions: r.Extensions,
-		Validity: r.Validity, NotBefore: r.NotBefore, GeneratedKey: r.GeneratedKey}, policy.Issuer{NotAfter: iss.Cert.NotAfter}, now)
+		Validity: r.Validity, NotBefore: r.NotBefore, GeneratedKey: r.GeneratedKey, SID: r.SID}, policy.Issuer{NotAfter: iss.Cert.NotAfter}, now)
 	if err != nil {
 		return nil, "", err
 	}
@@ -414,7 +416,7 @@ func requestHash(r *Request, caID, profileID string) string {
 		h.Write(n[:])
 		h.Write(b)
 	}
-	for _, s := range []string{r.Tenant, r.Endpoint, caID, profileID, r.Subject, r.EndEntity} {
+	for _, s := range []string{r.Tenant, r.Endpoint, caID, profileID, r.Subject, r.EndEntity, r.SID} {
 		field([]byte(s))
 	}
 	field(r.CSR)

@@ -32,6 +32,9 @@ type Request struct {
 	// GeneratedKey says ca-core made the CSR's key (serverkeygen, PKCS#12);
 	// profiles marked server_side_keygen accept nothing else.
 	GeneratedKey bool
+	// SID, when set, is written as the SID extension if the profile asks
+	// for it or allows the extension.
+	SID string
 }
 
 // Issuer is what policy needs to know about the signing CA.
@@ -138,10 +141,13 @@ func Apply(p *profile.Profile, req *Request, issuer Issuer, now time.Time) (*Dec
 		return nil, err
 	}
 	tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, exts...)
-	if p.SIDExtension && !slices.ContainsFunc(tmpl.ExtraExtensions, func(e pkix.Extension) bool { return e.Id.Equal(OIDSIDExtension) }) {
-		sid, err := sidFromSANs(sans)
-		if err != nil {
-			return nil, err
+	wantsSID := p.SIDExtension || (req.SID != "" && p.Extensions.Allows(OIDSIDExtension))
+	if wantsSID && !slices.ContainsFunc(tmpl.ExtraExtensions, func(e pkix.Extension) bool { return e.Id.Equal(OIDSIDExtension) }) {
+		sid := req.SID
+		if sid == "" {
+			if sid, err = sidFromSANs(sans); err != nil {
+				return nil, err
+			}
 		}
 		if sid != "" {
 			ext, err := SIDExtension(sid)

@@ -73,3 +73,29 @@ func TestSIDFromIntuneSAN(t *testing.T) {
 		t.Fatal("malformed SID accepted")
 	}
 }
+
+// A front-end's SID (WSTEP, from the directory) is written by profiles
+// that allow the extension, and not by others.
+func TestSIDFromFrontend(t *testing.T) {
+	req := func() *Request { return &Request{CSR: csr(t, rsaKey, nil), SID: "S-1-5-21-9-8-7-500"} }
+	d, err := Apply(prof(t, "wstep-digital-signature"), req(), issuer, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range d.Template.ExtraExtensions {
+		found = found || (e.Id.Equal(OIDSIDExtension) && bytes.HasSuffix(e.Value, []byte("S-1-5-21-9-8-7-500")))
+	}
+	if !found {
+		t.Fatal("wstep profile did not write the SID")
+	}
+	d, err = Apply(prof(t, "privatessl-tls-server"), req(), issuer, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range d.Template.ExtraExtensions {
+		if e.Id.Equal(OIDSIDExtension) {
+			t.Fatal("a TLS profile wrote a SID extension")
+		}
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"time"
 
 	"github.com/certgate/certgate/ca-core/ca"
@@ -196,7 +197,7 @@ func endpointToPB(e *store.Endpoint) *pb.Endpoint {
 		IssueRequestsPerWindow:       e.RatePerWindow,
 		RequireRegisteredEndEntities: e.RequireRegistered, CreatedAt: ts(e.CreatedAt),
 		Acme: acmeSettingsToPB(e.Settings.ACME), RequireApproval: e.Settings.RequireApproval, Scep: scepSettingsToPB(e.Settings.SCEP),
-		Mdmws: mdmwsSettingsToPB(e.Settings.MDMWS),
+		Mdmws: mdmwsSettingsToPB(e.Settings.MDMWS), Wstep: wstepSettingsToPB(e.Settings.WSTEP),
 	}
 }
 
@@ -221,6 +222,33 @@ func mdmwsSettingsToPB(m *store.MDMWSSettings) *pb.MdmwsSettings {
 	return &pb.MdmwsSettings{Platform: m.Platform, DefaultDigitalId: m.DefaultDigitalID, ScepFrontend: m.SCEPFrontend}
 }
 
+func wstepSettingsToPB(w *store.WSTEPSettings) *pb.WstepSettings {
+	if w == nil {
+		return nil
+	}
+	out := &pb.WstepSettings{PolicyId: w.PolicyID, PolicyFriendlyName: w.PolicyFriendlyName}
+	for _, t := range w.Templates {
+		out.Templates = append(out.Templates, &pb.WstepTemplate{Name: t.Name, Oid: t.OID, DisplayName: t.DisplayName, Profile: t.Profile,
+			MajorRevision: t.MajorRevision, MinorRevision: t.MinorRevision, SubjectFromDirectory: t.SubjectFromDirectory, Machine: t.Machine,
+			Autoenroll: t.Autoenroll, EnrollGroups: t.EnrollGroups, RenewalPeriod: durationpb.New(t.RenewalPeriod), Supersedes: t.Supersedes})
+	}
+	return out
+}
+
+func wstepSettingsFromPB(w *pb.WstepSettings) *store.WSTEPSettings {
+	if w == nil {
+		return nil
+	}
+	out := &store.WSTEPSettings{PolicyID: w.GetPolicyId(), PolicyFriendlyName: w.GetPolicyFriendlyName()}
+	for _, t := range w.GetTemplates() {
+		out.Templates = append(out.Templates, store.WSTEPTemplate{Name: t.GetName(), OID: t.GetOid(), DisplayName: t.GetDisplayName(),
+			Profile: t.GetProfile(), MajorRevision: t.GetMajorRevision(), MinorRevision: t.GetMinorRevision(),
+			SubjectFromDirectory: t.GetSubjectFromDirectory(), Machine: t.GetMachine(), Autoenroll: t.GetAutoenroll(),
+			EnrollGroups: t.GetEnrollGroups(), RenewalPeriod: t.GetRenewalPeriod().AsDuration(), Supersedes: t.GetSupersedes()})
+	}
+	return out
+}
+
 func endpointFromPB(e *pb.Endpoint) *store.Endpoint {
 	return &store.Endpoint{
 		Tenant: e.GetTenant(), ID: e.GetId(), Protocol: protocolName(e.GetProtocol()), Description: e.GetDescription(), CA: e.GetCa(),
@@ -236,6 +264,7 @@ func endpointSettingsFromPB(e *pb.Endpoint) store.EndpointSettings {
 	if a := e.GetAcme(); a != nil {
 		s.ACME = &store.ACMESettings{TermsOfService: a.GetTermsOfService(), Website: a.GetWebsite()}
 	}
+	s.WSTEP = wstepSettingsFromPB(e.GetWstep())
 	if m := e.GetMdmws(); m != nil {
 		s.MDMWS = &store.MDMWSSettings{Platform: m.GetPlatform(), DefaultDigitalID: m.GetDefaultDigitalId(), SCEPFrontend: m.GetScepFrontend()}
 	}

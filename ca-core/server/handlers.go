@@ -427,7 +427,7 @@ func issueRequestFromPB(ctx context.Context, r *pb.IssueRequest) (*issuance.Requ
 		Actor: c.Actor(), Frontend: frontend, Tenant: r.GetTenant(), Endpoint: r.GetEndpoint(), CA: r.GetCa(),
 		Profile: r.GetProfile(), CSR: r.GetCsr(), RequestKey: r.GetRequestKey(), Subject: r.GetSubject(), SANs: sans, Extensions: exts,
 		Validity: r.GetValidity().AsDuration(), NotBefore: fromTS(r.GetNotBefore()), EndEntity: r.GetEndEntity(), Challenge: r.GetChallenge(),
-		ClientCertificate: r.GetClientCertificate(), Renewal: r.GetRenewal(),
+		ClientCertificate: r.GetClientCertificate(), Renewal: r.GetRenewal(), SID: r.GetSid(),
 	}, nil
 }
 

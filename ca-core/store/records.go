@@ -87,6 +87,30 @@ type EndpointSettings struct {
 	RequireApproval bool           `json:"require_approval,omitempty"`
 	SCEP            *SCEPSettings  `json:"scep,omitempty"`
 	MDMWS           *MDMWSSettings `json:"mdmws,omitempty"`
+	WSTEP           *WSTEPSettings `json:"wstep,omitempty"`
+}
+
+// WSTEPSettings are a wstep endpoint's enrollment policy.
+type WSTEPSettings struct {
+	PolicyID           string          `json:"policy_id"`
+	PolicyFriendlyName string          `json:"policy_friendly_name,omitempty"`
+	Templates          []WSTEPTemplate `json:"templates,omitempty"`
+}
+
+// WSTEPTemplate is a Windows certificate template mapped to a profile.
+type WSTEPTemplate struct {
+	Name                 string        `json:"name"`
+	OID                  string        `json:"oid"`
+	DisplayName          string        `json:"display_name,omitempty"`
+	Profile              string        `json:"profile"`
+	MajorRevision        int32         `json:"major_revision,omitempty"`
+	MinorRevision        int32         `json:"minor_revision,omitempty"`
+	SubjectFromDirectory bool          `json:"subject_from_directory,omitempty"`
+	Machine              bool          `json:"machine,omitempty"`
+	Autoenroll           bool          `json:"autoenroll,omitempty"`
+	EnrollGroups         []string      `json:"enroll_groups,omitempty"`
+	RenewalPeriod        time.Duration `json:"renewal_period,omitempty"`
+	Supersedes           []string      `json:"supersedes,omitempty"`
 }
 
 // MDMWSSettings are the options of an MDM configuration.

@@ -195,7 +195,12 @@ type IssueRequest struct {
 	// The request renews client_certificate (EST simplereenroll, SCEP
 	// RenewalReq): the new certificate keeps its subject and subjectAltNames
 	// (RFC 7030 §4.2.2) and its end-entity.
-	Renewal       bool `protobuf:"varint,15,opt,name=renewal,proto3" json:"renewal,omitempty"`
+	Renewal bool `protobuf:"varint,15,opt,name=renewal,proto3" json:"renewal,omitempty"`
+	// Windows security identifier of the requester as a front-end found it
+	// in the directory (WSTEP). Profiles that allow the
+	// 1.3.6.1.4.1.311.25.2 extension, or ask for it, get it written there
+	// for strong certificate mapping (KB5014754).
+	Sid           string `protobuf:"bytes,16,opt,name=sid,proto3" json:"sid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -333,6 +338,13 @@ func (x *IssueRequest) GetRenewal() bool {
 		return x.Renewal
 	}
 	return false
+}
+
+func (x *IssueRequest) GetSid() string {
+	if x != nil {
+		return x.Sid
+	}
+	return ""
 }
 
 type IssueWithGeneratedKeyRequest struct {
@@ -925,7 +937,7 @@ var File_certgate_v1_certificates_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_certificates_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecertgate/v1/certificates.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x04\n" +
+	"\x1ecertgate/v1/certificates.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x04\n" +
 	"\fIssueRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x0e\n" +
@@ -947,7 +959,8 @@ const file_certgate_v1_certificates_proto_rawDesc = "" +
 	"end_entity\x18\f \x01(\tR\tendEntity\x12\x1c\n" +
 	"\tchallenge\x18\r \x01(\tR\tchallenge\x12-\n" +
 	"\x12client_certificate\x18\x0e \x01(\fR\x11clientCertificate\x12\x18\n" +
-	"\arenewal\x18\x0f \x01(\bR\arenewal\"\x84\x01\n" +
+	"\arenewal\x18\x0f \x01(\bR\arenewal\x12\x10\n" +
+	"\x03sid\x18\x10 \x01(\tR\x03sid\"\x84\x01\n" +
 	"\x1cIssueWithGeneratedKeyRequest\x123\n" +
 	"\arequest\x18\x01 \x01(\v2\x19.certgate.v1.IssueRequestR\arequest\x12/\n" +
 	"\bkey_type\x18\x02 \x01(\x0e2\x14.certgate.v1.KeyTypeR\akeyType\"t\n" +

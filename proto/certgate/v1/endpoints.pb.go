@@ -9,6 +9,7 @@ package certgatev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -91,7 +92,7 @@ func (x EndpointAuth_Method) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EndpointAuth_Method.Descriptor instead.
 func (EndpointAuth_Method) EnumDescriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4, 0}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6, 0}
 }
 
 // Endpoint is one enrollment entry point: a protocol, a CA, the profiles it
@@ -131,7 +132,9 @@ type Endpoint struct {
 	// Settings of SCEP endpoints.
 	Scep *ScepSettings `protobuf:"bytes,16,opt,name=scep,proto3" json:"scep,omitempty"`
 	// Settings of MDM configurations (protocol mdmws).
-	Mdmws         *MdmwsSettings `protobuf:"bytes,17,opt,name=mdmws,proto3" json:"mdmws,omitempty"`
+	Mdmws *MdmwsSettings `protobuf:"bytes,17,opt,name=mdmws,proto3" json:"mdmws,omitempty"`
+	// Settings of Windows enrollment endpoints (protocol wstep).
+	Wstep         *WstepSettings `protobuf:"bytes,18,opt,name=wstep,proto3" json:"wstep,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +288,223 @@ func (x *Endpoint) GetMdmws() *MdmwsSettings {
 	return nil
 }
 
+func (x *Endpoint) GetWstep() *WstepSettings {
+	if x != nil {
+		return x.Wstep
+	}
+	return nil
+}
+
+// WstepSettings are the enrollment policy (MS-XCEP) a wstep endpoint
+// publishes and the certificate templates Windows clients may enroll for.
+type WstepSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy's identifier, the "Enrollment ID" Windows shows; a GUID in
+	// braces, generated on creation and stable afterwards.
+	PolicyId           string           `protobuf:"bytes,1,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	PolicyFriendlyName string           `protobuf:"bytes,2,opt,name=policy_friendly_name,json=policyFriendlyName,proto3" json:"policy_friendly_name,omitempty"`
+	Templates          []*WstepTemplate `protobuf:"bytes,3,rep,name=templates,proto3" json:"templates,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *WstepSettings) Reset() {
+	*x = WstepSettings{}
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WstepSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WstepSettings) ProtoMessage() {}
+
+func (x *WstepSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WstepSettings.ProtoReflect.Descriptor instead.
+func (*WstepSettings) Descriptor() ([]byte, []int) {
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WstepSettings) GetPolicyId() string {
+	if x != nil {
+		return x.PolicyId
+	}
+	return ""
+}
+
+func (x *WstepSettings) GetPolicyFriendlyName() string {
+	if x != nil {
+		return x.PolicyFriendlyName
+	}
+	return ""
+}
+
+func (x *WstepSettings) GetTemplates() []*WstepTemplate {
+	if x != nil {
+		return x.Templates
+	}
+	return nil
+}
+
+// WstepTemplate is a certificate template as Windows sees it, mapped to a
+// certgate profile.
+type WstepTemplate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Template name (cn), what certreq and CSRs name, e.g. "Machine".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Template OID; default: one derived from the endpoint and name under
+	// certgate's arc.
+	Oid         string `protobuf:"bytes,2,opt,name=oid,proto3" json:"oid,omitempty"`
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// certgate profile (one the endpoint allows).
+	Profile       string `protobuf:"bytes,4,opt,name=profile,proto3" json:"profile,omitempty"`
+	MajorRevision int32  `protobuf:"varint,5,opt,name=major_revision,json=majorRevision,proto3" json:"major_revision,omitempty"`
+	MinorRevision int32  `protobuf:"varint,6,opt,name=minor_revision,json=minorRevision,proto3" json:"minor_revision,omitempty"`
+	// Build subject and SANs from the directory (computers: dNSHostName;
+	// users: UPN, mail) rather than taking them from the request.
+	SubjectFromDirectory bool `protobuf:"varint,7,opt,name=subject_from_directory,json=subjectFromDirectory,proto3" json:"subject_from_directory,omitempty"`
+	// A computer template (autoenrolled in the machine context).
+	Machine bool `protobuf:"varint,8,opt,name=machine,proto3" json:"machine,omitempty"`
+	// Offered for autoenrollment, not only manual enrollment.
+	Autoenroll bool `protobuf:"varint,9,opt,name=autoenroll,proto3" json:"autoenroll,omitempty"`
+	// Directory groups (DNs or names) whose members may enroll; empty lets
+	// every authenticated requester enroll.
+	EnrollGroups []string `protobuf:"bytes,10,rep,name=enroll_groups,json=enrollGroups,proto3" json:"enroll_groups,omitempty"`
+	// When Windows renews before expiry; default 6 weeks.
+	RenewalPeriod *durationpb.Duration `protobuf:"bytes,11,opt,name=renewal_period,json=renewalPeriod,proto3" json:"renewal_period,omitempty"`
+	// Template names this one supersedes.
+	Supersedes    []string `protobuf:"bytes,12,rep,name=supersedes,proto3" json:"supersedes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WstepTemplate) Reset() {
+	*x = WstepTemplate{}
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WstepTemplate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WstepTemplate) ProtoMessage() {}
+
+func (x *WstepTemplate) ProtoReflect() protoreflect.Message {
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WstepTemplate.ProtoReflect.Descriptor instead.
+func (*WstepTemplate) Descriptor() ([]byte, []int) {
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WstepTemplate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WstepTemplate) GetOid() string {
+	if x != nil {
+		return x.Oid
+	}
+	return ""
+}
+
+func (x *WstepTemplate) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *WstepTemplate) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *WstepTemplate) GetMajorRevision() int32 {
+	if x != nil {
+		return x.MajorRevision
+	}
+	return 0
+}
+
+func (x *WstepTemplate) GetMinorRevision() int32 {
+	if x != nil {
+		return x.MinorRevision
+	}
+	return 0
+}
+
+func (x *WstepTemplate) GetSubjectFromDirectory() bool {
+	if x != nil {
+		return x.SubjectFromDirectory
+	}
+	return false
+}
+
+func (x *WstepTemplate) GetMachine() bool {
+	if x != nil {
+		return x.Machine
+	}
+	return false
+}
+
+func (x *WstepTemplate) GetAutoenroll() bool {
+	if x != nil {
+		return x.Autoenroll
+	}
+	return false
+}
+
+func (x *WstepTemplate) GetEnrollGroups() []string {
+	if x != nil {
+		return x.EnrollGroups
+	}
+	return nil
+}
+
+func (x *WstepTemplate) GetRenewalPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.RenewalPeriod
+	}
+	return nil
+}
+
+func (x *WstepTemplate) GetSupersedes() []string {
+	if x != nil {
+		return x.Supersedes
+	}
+	return nil
+}
+
 // MdmwsSettings are the options of an MDM configuration. Its devices
 // enroll over SCEP at /scep/{tenant}/{endpoint}, so the SCEP front-end may
 // use the endpoint too, with challenges the MDMWS front-end hands out.
@@ -304,7 +524,7 @@ type MdmwsSettings struct {
 
 func (x *MdmwsSettings) Reset() {
 	*x = MdmwsSettings{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +536,7 @@ func (x *MdmwsSettings) String() string {
 func (*MdmwsSettings) ProtoMessage() {}
 
 func (x *MdmwsSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[1]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +549,7 @@ func (x *MdmwsSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MdmwsSettings.ProtoReflect.Descriptor instead.
 func (*MdmwsSettings) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{1}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MdmwsSettings) GetPlatform() string {
@@ -369,7 +589,7 @@ type ScepSettings struct {
 
 func (x *ScepSettings) Reset() {
 	*x = ScepSettings{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +601,7 @@ func (x *ScepSettings) String() string {
 func (*ScepSettings) ProtoMessage() {}
 
 func (x *ScepSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[2]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +614,7 @@ func (x *ScepSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScepSettings.ProtoReflect.Descriptor instead.
 func (*ScepSettings) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{2}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ScepSettings) GetNextCa() string {
@@ -423,7 +643,7 @@ type AcmeSettings struct {
 
 func (x *AcmeSettings) Reset() {
 	*x = AcmeSettings{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +655,7 @@ func (x *AcmeSettings) String() string {
 func (*AcmeSettings) ProtoMessage() {}
 
 func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[3]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +668,7 @@ func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcmeSettings.ProtoReflect.Descriptor instead.
 func (*AcmeSettings) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{3}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AcmeSettings) GetTermsOfService() string {
@@ -479,7 +699,7 @@ type EndpointAuth struct {
 
 func (x *EndpointAuth) Reset() {
 	*x = EndpointAuth{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -491,7 +711,7 @@ func (x *EndpointAuth) String() string {
 func (*EndpointAuth) ProtoMessage() {}
 
 func (x *EndpointAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[4]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -504,7 +724,7 @@ func (x *EndpointAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAuth.ProtoReflect.Descriptor instead.
 func (*EndpointAuth) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{4}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EndpointAuth) GetMethod() EndpointAuth_Method {
@@ -539,7 +759,7 @@ type CreateEndpointRequest struct {
 
 func (x *CreateEndpointRequest) Reset() {
 	*x = CreateEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +771,7 @@ func (x *CreateEndpointRequest) String() string {
 func (*CreateEndpointRequest) ProtoMessage() {}
 
 func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[5]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +784,7 @@ func (x *CreateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{5}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateEndpointRequest) GetEndpoint() *Endpoint {
@@ -591,7 +811,7 @@ type GetEndpointRequest struct {
 
 func (x *GetEndpointRequest) Reset() {
 	*x = GetEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +823,7 @@ func (x *GetEndpointRequest) String() string {
 func (*GetEndpointRequest) ProtoMessage() {}
 
 func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[6]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +836,7 @@ func (x *GetEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEndpointRequest.ProtoReflect.Descriptor instead.
 func (*GetEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{6}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetEndpointRequest) GetTenant() string {
@@ -644,7 +864,7 @@ type ListEndpointsRequest struct {
 
 func (x *ListEndpointsRequest) Reset() {
 	*x = ListEndpointsRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +876,7 @@ func (x *ListEndpointsRequest) String() string {
 func (*ListEndpointsRequest) ProtoMessage() {}
 
 func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[7]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +889,7 @@ func (x *ListEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{7}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListEndpointsRequest) GetTenant() string {
@@ -695,7 +915,7 @@ type ListEndpointsResponse struct {
 
 func (x *ListEndpointsResponse) Reset() {
 	*x = ListEndpointsResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +927,7 @@ func (x *ListEndpointsResponse) String() string {
 func (*ListEndpointsResponse) ProtoMessage() {}
 
 func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[8]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +940,7 @@ func (x *ListEndpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEndpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListEndpointsResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{8}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListEndpointsResponse) GetEndpoints() []*Endpoint {
@@ -741,7 +961,7 @@ type UpdateEndpointRequest struct {
 
 func (x *UpdateEndpointRequest) Reset() {
 	*x = UpdateEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +973,7 @@ func (x *UpdateEndpointRequest) String() string {
 func (*UpdateEndpointRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[9]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +986,7 @@ func (x *UpdateEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{9}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateEndpointRequest) GetEndpoint() *Endpoint {
@@ -793,7 +1013,7 @@ type DeleteEndpointRequest struct {
 
 func (x *DeleteEndpointRequest) Reset() {
 	*x = DeleteEndpointRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1025,7 @@ func (x *DeleteEndpointRequest) String() string {
 func (*DeleteEndpointRequest) ProtoMessage() {}
 
 func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[10]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1038,7 @@ func (x *DeleteEndpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{10}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteEndpointRequest) GetTenant() string {
@@ -843,7 +1063,7 @@ type DeleteEndpointResponse struct {
 
 func (x *DeleteEndpointResponse) Reset() {
 	*x = DeleteEndpointResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1075,7 @@ func (x *DeleteEndpointResponse) String() string {
 func (*DeleteEndpointResponse) ProtoMessage() {}
 
 func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[11]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1088,7 @@ func (x *DeleteEndpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteEndpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteEndpointResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{11}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{13}
 }
 
 type VerifyEndpointCredentialRequest struct {
@@ -883,7 +1103,7 @@ type VerifyEndpointCredentialRequest struct {
 
 func (x *VerifyEndpointCredentialRequest) Reset() {
 	*x = VerifyEndpointCredentialRequest{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1115,7 @@ func (x *VerifyEndpointCredentialRequest) String() string {
 func (*VerifyEndpointCredentialRequest) ProtoMessage() {}
 
 func (x *VerifyEndpointCredentialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[12]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1128,7 @@ func (x *VerifyEndpointCredentialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEndpointCredentialRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEndpointCredentialRequest) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{12}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VerifyEndpointCredentialRequest) GetTenant() string {
@@ -947,7 +1167,7 @@ type VerifyEndpointCredentialResponse struct {
 
 func (x *VerifyEndpointCredentialResponse) Reset() {
 	*x = VerifyEndpointCredentialResponse{}
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[13]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1179,7 @@ func (x *VerifyEndpointCredentialResponse) String() string {
 func (*VerifyEndpointCredentialResponse) ProtoMessage() {}
 
 func (x *VerifyEndpointCredentialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certgate_v1_endpoints_proto_msgTypes[13]
+	mi := &file_certgate_v1_endpoints_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,14 +1192,14 @@ func (x *VerifyEndpointCredentialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEndpointCredentialResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEndpointCredentialResponse) Descriptor() ([]byte, []int) {
-	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{13}
+	return file_certgate_v1_endpoints_proto_rawDescGZIP(), []int{15}
 }
 
 var File_certgate_v1_endpoints_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcertgate/v1/endpoints.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x05\n" +
+	"\x1bcertgate/v1/endpoints.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x05\n" +
 	"\bEndpoint\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x121\n" +
@@ -999,7 +1219,30 @@ const file_certgate_v1_endpoints_proto_rawDesc = "" +
 	"\x04acme\x18\x0e \x01(\v2\x19.certgate.v1.AcmeSettingsR\x04acme\x12)\n" +
 	"\x10require_approval\x18\x0f \x01(\bR\x0frequireApproval\x12-\n" +
 	"\x04scep\x18\x10 \x01(\v2\x19.certgate.v1.ScepSettingsR\x04scep\x120\n" +
-	"\x05mdmws\x18\x11 \x01(\v2\x1a.certgate.v1.MdmwsSettingsR\x05mdmws\"~\n" +
+	"\x05mdmws\x18\x11 \x01(\v2\x1a.certgate.v1.MdmwsSettingsR\x05mdmws\x120\n" +
+	"\x05wstep\x18\x12 \x01(\v2\x1a.certgate.v1.WstepSettingsR\x05wstep\"\x98\x01\n" +
+	"\rWstepSettings\x12\x1b\n" +
+	"\tpolicy_id\x18\x01 \x01(\tR\bpolicyId\x120\n" +
+	"\x14policy_friendly_name\x18\x02 \x01(\tR\x12policyFriendlyName\x128\n" +
+	"\ttemplates\x18\x03 \x03(\v2\x1a.certgate.v1.WstepTemplateR\ttemplates\"\xb7\x03\n" +
+	"\rWstepTemplate\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03oid\x18\x02 \x01(\tR\x03oid\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x18\n" +
+	"\aprofile\x18\x04 \x01(\tR\aprofile\x12%\n" +
+	"\x0emajor_revision\x18\x05 \x01(\x05R\rmajorRevision\x12%\n" +
+	"\x0eminor_revision\x18\x06 \x01(\x05R\rminorRevision\x124\n" +
+	"\x16subject_from_directory\x18\a \x01(\bR\x14subjectFromDirectory\x12\x18\n" +
+	"\amachine\x18\b \x01(\bR\amachine\x12\x1e\n" +
+	"\n" +
+	"autoenroll\x18\t \x01(\bR\n" +
+	"autoenroll\x12#\n" +
+	"\renroll_groups\x18\n" +
+	" \x03(\tR\fenrollGroups\x12@\n" +
+	"\x0erenewal_period\x18\v \x01(\v2\x19.google.protobuf.DurationR\rrenewalPeriod\x12\x1e\n" +
+	"\n" +
+	"supersedes\x18\f \x03(\tR\n" +
+	"supersedes\"~\n" +
 	"\rMdmwsSettings\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12,\n" +
 	"\x12default_digital_id\x18\x02 \x01(\tR\x10defaultDigitalId\x12#\n" +
@@ -1070,55 +1313,61 @@ func file_certgate_v1_endpoints_proto_rawDescGZIP() []byte {
 }
 
 var file_certgate_v1_endpoints_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_certgate_v1_endpoints_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_certgate_v1_endpoints_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_certgate_v1_endpoints_proto_goTypes = []any{
 	(EndpointAuth_Method)(0),                 // 0: certgate.v1.EndpointAuth.Method
 	(*Endpoint)(nil),                         // 1: certgate.v1.Endpoint
-	(*MdmwsSettings)(nil),                    // 2: certgate.v1.MdmwsSettings
-	(*ScepSettings)(nil),                     // 3: certgate.v1.ScepSettings
-	(*AcmeSettings)(nil),                     // 4: certgate.v1.AcmeSettings
-	(*EndpointAuth)(nil),                     // 5: certgate.v1.EndpointAuth
-	(*CreateEndpointRequest)(nil),            // 6: certgate.v1.CreateEndpointRequest
-	(*GetEndpointRequest)(nil),               // 7: certgate.v1.GetEndpointRequest
-	(*ListEndpointsRequest)(nil),             // 8: certgate.v1.ListEndpointsRequest
-	(*ListEndpointsResponse)(nil),            // 9: certgate.v1.ListEndpointsResponse
-	(*UpdateEndpointRequest)(nil),            // 10: certgate.v1.UpdateEndpointRequest
-	(*DeleteEndpointRequest)(nil),            // 11: certgate.v1.DeleteEndpointRequest
-	(*DeleteEndpointResponse)(nil),           // 12: certgate.v1.DeleteEndpointResponse
-	(*VerifyEndpointCredentialRequest)(nil),  // 13: certgate.v1.VerifyEndpointCredentialRequest
-	(*VerifyEndpointCredentialResponse)(nil), // 14: certgate.v1.VerifyEndpointCredentialResponse
-	(Protocol)(0),                            // 15: certgate.v1.Protocol
-	(*timestamppb.Timestamp)(nil),            // 16: google.protobuf.Timestamp
+	(*WstepSettings)(nil),                    // 2: certgate.v1.WstepSettings
+	(*WstepTemplate)(nil),                    // 3: certgate.v1.WstepTemplate
+	(*MdmwsSettings)(nil),                    // 4: certgate.v1.MdmwsSettings
+	(*ScepSettings)(nil),                     // 5: certgate.v1.ScepSettings
+	(*AcmeSettings)(nil),                     // 6: certgate.v1.AcmeSettings
+	(*EndpointAuth)(nil),                     // 7: certgate.v1.EndpointAuth
+	(*CreateEndpointRequest)(nil),            // 8: certgate.v1.CreateEndpointRequest
+	(*GetEndpointRequest)(nil),               // 9: certgate.v1.GetEndpointRequest
+	(*ListEndpointsRequest)(nil),             // 10: certgate.v1.ListEndpointsRequest
+	(*ListEndpointsResponse)(nil),            // 11: certgate.v1.ListEndpointsResponse
+	(*UpdateEndpointRequest)(nil),            // 12: certgate.v1.UpdateEndpointRequest
+	(*DeleteEndpointRequest)(nil),            // 13: certgate.v1.DeleteEndpointRequest
+	(*DeleteEndpointResponse)(nil),           // 14: certgate.v1.DeleteEndpointResponse
+	(*VerifyEndpointCredentialRequest)(nil),  // 15: certgate.v1.VerifyEndpointCredentialRequest
+	(*VerifyEndpointCredentialResponse)(nil), // 16: certgate.v1.VerifyEndpointCredentialResponse
+	(Protocol)(0),                            // 17: certgate.v1.Protocol
+	(*timestamppb.Timestamp)(nil),            // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),              // 19: google.protobuf.Duration
 }
 var file_certgate_v1_endpoints_proto_depIdxs = []int32{
-	15, // 0: certgate.v1.Endpoint.protocol:type_name -> certgate.v1.Protocol
-	5,  // 1: certgate.v1.Endpoint.auth:type_name -> certgate.v1.EndpointAuth
-	16, // 2: certgate.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 3: certgate.v1.Endpoint.acme:type_name -> certgate.v1.AcmeSettings
-	3,  // 4: certgate.v1.Endpoint.scep:type_name -> certgate.v1.ScepSettings
-	2,  // 5: certgate.v1.Endpoint.mdmws:type_name -> certgate.v1.MdmwsSettings
-	0,  // 6: certgate.v1.EndpointAuth.method:type_name -> certgate.v1.EndpointAuth.Method
-	1,  // 7: certgate.v1.CreateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
-	15, // 8: certgate.v1.ListEndpointsRequest.protocol:type_name -> certgate.v1.Protocol
-	1,  // 9: certgate.v1.ListEndpointsResponse.endpoints:type_name -> certgate.v1.Endpoint
-	1,  // 10: certgate.v1.UpdateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
-	6,  // 11: certgate.v1.EndpointService.CreateEndpoint:input_type -> certgate.v1.CreateEndpointRequest
-	7,  // 12: certgate.v1.EndpointService.GetEndpoint:input_type -> certgate.v1.GetEndpointRequest
-	8,  // 13: certgate.v1.EndpointService.ListEndpoints:input_type -> certgate.v1.ListEndpointsRequest
-	10, // 14: certgate.v1.EndpointService.UpdateEndpoint:input_type -> certgate.v1.UpdateEndpointRequest
-	11, // 15: certgate.v1.EndpointService.DeleteEndpoint:input_type -> certgate.v1.DeleteEndpointRequest
-	13, // 16: certgate.v1.EndpointService.VerifyEndpointCredential:input_type -> certgate.v1.VerifyEndpointCredentialRequest
-	1,  // 17: certgate.v1.EndpointService.CreateEndpoint:output_type -> certgate.v1.Endpoint
-	1,  // 18: certgate.v1.EndpointService.GetEndpoint:output_type -> certgate.v1.Endpoint
-	9,  // 19: certgate.v1.EndpointService.ListEndpoints:output_type -> certgate.v1.ListEndpointsResponse
-	1,  // 20: certgate.v1.EndpointService.UpdateEndpoint:output_type -> certgate.v1.Endpoint
-	12, // 21: certgate.v1.EndpointService.DeleteEndpoint:output_type -> certgate.v1.DeleteEndpointResponse
-	14, // 22: certgate.v1.EndpointService.VerifyEndpointCredential:output_type -> certgate.v1.VerifyEndpointCredentialResponse
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	17, // 0: certgate.v1.Endpoint.protocol:type_name -> certgate.v1.Protocol
+	7,  // 1: certgate.v1.Endpoint.auth:type_name -> certgate.v1.EndpointAuth
+	18, // 2: certgate.v1.Endpoint.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 3: certgate.v1.Endpoint.acme:type_name -> certgate.v1.AcmeSettings
+	5,  // 4: certgate.v1.Endpoint.scep:type_name -> certgate.v1.ScepSettings
+	4,  // 5: certgate.v1.Endpoint.mdmws:type_name -> certgate.v1.MdmwsSettings
+	2,  // 6: certgate.v1.Endpoint.wstep:type_name -> certgate.v1.WstepSettings
+	3,  // 7: certgate.v1.WstepSettings.templates:type_name -> certgate.v1.WstepTemplate
+	19, // 8: certgate.v1.WstepTemplate.renewal_period:type_name -> google.protobuf.Duration
+	0,  // 9: certgate.v1.EndpointAuth.method:type_name -> certgate.v1.EndpointAuth.Method
+	1,  // 10: certgate.v1.CreateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
+	17, // 11: certgate.v1.ListEndpointsRequest.protocol:type_name -> certgate.v1.Protocol
+	1,  // 12: certgate.v1.ListEndpointsResponse.endpoints:type_name -> certgate.v1.Endpoint
+	1,  // 13: certgate.v1.UpdateEndpointRequest.endpoint:type_name -> certgate.v1.Endpoint
+	8,  // 14: certgate.v1.EndpointService.CreateEndpoint:input_type -> certgate.v1.CreateEndpointRequest
+	9,  // 15: certgate.v1.EndpointService.GetEndpoint:input_type -> certgate.v1.GetEndpointRequest
+	10, // 16: certgate.v1.EndpointService.ListEndpoints:input_type -> certgate.v1.ListEndpointsRequest
+	12, // 17: certgate.v1.EndpointService.UpdateEndpoint:input_type -> certgate.v1.UpdateEndpointRequest
+	13, // 18: certgate.v1.EndpointService.DeleteEndpoint:input_type -> certgate.v1.DeleteEndpointRequest
+	15, // 19: certgate.v1.EndpointService.VerifyEndpointCredential:input_type -> certgate.v1.VerifyEndpointCredentialRequest
+	1,  // 20: certgate.v1.EndpointService.CreateEndpoint:output_type -> certgate.v1.Endpoint
+	1,  // 21: certgate.v1.EndpointService.GetEndpoint:output_type -> certgate.v1.Endpoint
+	11, // 22: certgate.v1.EndpointService.ListEndpoints:output_type -> certgate.v1.ListEndpointsResponse
+	1,  // 23: certgate.v1.EndpointService.UpdateEndpoint:output_type -> certgate.v1.Endpoint
+	14, // 24: certgate.v1.EndpointService.DeleteEndpoint:output_type -> certgate.v1.DeleteEndpointResponse
+	16, // 25: certgate.v1.EndpointService.VerifyEndpointCredential:output_type -> certgate.v1.VerifyEndpointCredentialResponse
+	20, // [20:26] is the sub-list for method output_type
+	14, // [14:20] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_certgate_v1_endpoints_proto_init() }
@@ -1133,7 +1382,7 @@ func file_certgate_v1_endpoints_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certgate_v1_endpoints_proto_rawDesc), len(file_certgate_v1_endpoints_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
