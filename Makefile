@@ -66,14 +66,15 @@ unit:
 ## OCSP answers per second (GET, POST with nonce); CRL generation time for
 ## 10k, 100k and 1M revoked entries; against `certgate dev`: whole ACME
 ## enrollments per second with p50/p99 per step for 8, 32 and 64 clients,
-## EST simpleenroll and serverkeygen requests per second and whole SCEP
-## enrollments (PKCSReq, AES-256, RSA-2048) per second, each with p50/p99
-## for 8 and 32 clients.
+## EST simpleenroll and serverkeygen requests per second, whole SCEP
+## enrollments (PKCSReq, AES-256, RSA-2048) per second, and MDMWS NDES-page
+## challenges per second and whole challenge + SCEP enrollments per second,
+## each with p50/p99 for 8 and 32 clients.
 BENCHTIME ?= 5s
 E2E_REQUESTS ?= 3000
 bench:
 	cd ca-core && $(GO) test -run '^$$' -bench 'BenchmarkIssue|BenchmarkOCSP|BenchmarkCRL' -benchtime $(BENCHTIME) -timeout 30m .
-	$(GO) test -run '^$$' -bench 'BenchmarkACME|BenchmarkEST|BenchmarkSCEP' -benchtime $(E2E_REQUESTS)x -timeout 30m ./e2e
+	$(GO) test -run '^$$' -bench 'BenchmarkACME|BenchmarkEST|BenchmarkSCEP|BenchmarkMDMWS' -benchtime $(E2E_REQUESTS)x -timeout 30m ./e2e
 
 clean:
 	rm -rf $(BIN)

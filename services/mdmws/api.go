@@ -71,6 +71,9 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, "the request is not the expected JSON: %v", err)
 	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "the request holds more than one JSON value")
+	}
 	return nil
 }
 

@@ -72,6 +72,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("mdmws config: scep_url %q is not an absolute URL", c.SCEPURL)
 		}
 	}
+	if c.FailedLogins < 1 {
+		return errors.New("mdmws config: failed_logins must be at least 1")
+	}
 	if c.ChallengeTTL < time.Minute || c.ChallengeTTL > 24*time.Hour {
 		return errors.New("mdmws config: challenge_ttl must be between 1m and 24h")
 	}

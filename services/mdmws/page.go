@@ -72,7 +72,7 @@ func (s *Server) challengePage(w http.ResponseWriter, r *http.Request) int {
 			thumb = fmt.Sprintf("%X", sum[:])
 		}
 	}
-	minutes := int(time.Until(ch.GetExpiresAt().AsTime()).Round(time.Minute) / time.Minute)
+	minutes := int(s.cfg.ChallengeTTL.Round(time.Minute) / time.Minute)
 	body := fmt.Sprintf(`<P> The thumbprint (hash value) for the CA certificate is: <B> %s </B> <P> The enrollment challenge password is: <B> %s </B> <P> This password can be used only once and will expire within %d minutes. <P> Each enrollment requires a new challenge password. You can refresh this web page to obtain a new challenge password.`,
 		thumb, ch.GetValue(), minutes)
 	s.log.Info("mdmws: challenge issued", "tenant", t.tenant, "endpoint", t.ep.GetId(), "user", t.user, "digital_id", digitalID, "challenge_id", ch.GetId())

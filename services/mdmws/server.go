@@ -233,7 +233,7 @@ func (f *failureLimiter) blocked(client string) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r := f.recent(client)
-	if len(r) < f.limit {
+	if len(r) == 0 || len(r) < f.limit {
 		return 0
 	}
 	return r[0].Add(f.window).Sub(f.now())
