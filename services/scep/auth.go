@@ -193,8 +193,8 @@ func (s *Server) notifySuccess(ctx context.Context, t *target, m *message, cert 
 	s.log.Warn("scep: Intune success notification failed; revoking", "tenant", t.tenant, "endpoint", t.ep.GetId(),
 		"transaction", m.TransactionID, "err", err)
 	if _, rerr := s.revoker.RevokeCertificate(context.WithoutCancel(ctx), &pb.RevokeCertificateRequest{Tenant: t.tenant,
-		Serial: serialHex(cert.SerialNumber), Reason: pb.RevocationReason_REVOCATION_REASON_CESSATION_OF_OPERATION}); rerr != nil {
-		s.log.Error("scep: revoking a certificate Intune was not told of", "serial", serialHex(cert.SerialNumber), "err", rerr)
+		Serial: frontend.SerialHex(cert.SerialNumber), Reason: pb.RevocationReason_REVOCATION_REASON_CESSATION_OF_OPERATION}); rerr != nil {
+		s.log.Error("scep: revoking a certificate Intune was not told of", "serial", frontend.SerialHex(cert.SerialNumber), "err", rerr)
 	}
 	return refuse(failBadRequest, "Intune could not be notified of the issuance; the certificate was revoked")
 }

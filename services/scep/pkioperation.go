@@ -48,10 +48,10 @@ func (s *Server) pkiOperation(w http.ResponseWriter, r *http.Request, tenant, id
 	// The answer is signed by the RA certificate the client encrypted to,
 	// which is the one it trusts; a request to none of the valid ones is
 	// answered by the current one.
-	raCert := ra.bySerial(m.RecipientSerial)
+	raCert := ra.BySerial(m.RecipientSerial)
 	signer := raCert
 	if signer == nil {
-		signer = ra.current()
+		signer = ra.Current()
 	}
 	var rep reply
 	switch {
@@ -82,7 +82,7 @@ func (s *Server) pkiOperation(w http.ResponseWriter, r *http.Request, tenant, id
 
 // answer decides a decrypted request. An error is for HTTP (ca-core
 // unreachable); refusals come back as FAILURE replies.
-func (s *Server) answer(ctx context.Context, t *target, ra *registrationAuthority, m *message, r *http.Request) (reply, error) {
+func (s *Server) answer(ctx context.Context, t *target, ra *frontend.RA, m *message, r *http.Request) (reply, error) {
 	var rep reply
 	var err error
 	switch m.Type {
@@ -148,8 +148,8 @@ func selfSigned(c *x509.Certificate) bool {
 
 // issuedByEndpointCA reports a signer certificate from the endpoint's CA:
 // the request is then a renewal, authorised by that certificate.
-func issuedByEndpointCA(c *x509.Certificate, ra *registrationAuthority) bool {
-	return len(ra.chain) > 0 && !selfSigned(c) && c.CheckSignatureFrom(ra.chain[0]) == nil
+func issuedByEndpointCA(c *x509.Certificate, ra *frontend.RA) bool {
+	return len(ra.Chain) > 0 && !selfSigned(c) && c.CheckSignatureFrom(ra.Chain[0]) == nil
 }
 
 // requestKey makes retries of one transaction idempotent in ca-core: the
@@ -166,7 +166,7 @@ func requestKey(t *target, m *message) string {
 }
 
 // enroll answers PKCSReq, RenewalReq and UpdateReq.
-func (s *Server) enroll(ctx context.Context, t *target, ra *registrationAuthority, m *message, r *http.Request) (reply, error) {
+func (s *Server) enroll(ctx context.Context, t *target, ra *frontend.RA, m *message, r *http.Request) (reply, error) {
 	req := &pb.IssueRequest{Tenant: t.tenant, Endpoint: t.ep.GetId(), Csr: m.CSR.Raw, RequestKey: requestKey(t, m)}
 	renewal := issuedByEndpointCA(m.Signer, ra)
 	switch {
@@ -220,13 +220,13 @@ func parseIssued(der []byte, chainDER [][]byte) (*x509.Certificate, []*x509.Cert
 	if err != nil {
 		return nil, nil, fmt.Errorf("scep: ca-core issued a certificate that does not parse: %w", err)
 	}
-	chain, err := parseCerts(chainDER)
+	chain, err := frontend.ParseCerts(chainDER)
 	return cert, chain, err
 }
 
 // file sends the request to an administrator (§3.3.2.1: PENDING), or
 // answers with the decision when this transaction was filed before.
-func (s *Server) file(ctx context.Context, t *target, ra *registrationAuthority, m *message) (reply, error) {
+func (s *Server) file(ctx context.Context, t *target, ra *frontend.RA, m *message) (reply, error) {
 	p, err := s.pending.CreatePendingRequest(ctx, &pb.CreatePendingRequestRequest{Tenant: t.tenant, Endpoint: t.ep.GetId(),
 		TransactionId: m.TransactionID, Csr: m.CSR.Raw})
 	if err != nil {
@@ -239,8 +239,8 @@ func (s *Server) file(ctx context.Context, t *target, ra *registrationAuthority,
 }
 
 // poll answers CertPoll (GetCertInitial, §3.3.3) for a filed request.
-func (s *Server) poll(ctx context.Context, t *target, ra *registrationAuthority, m *message) (reply, error) {
-	if len(ra.chain) == 0 || !bytes.Equal(m.IssuerAndSubj.Issuer.FullBytes, ra.chain[0].RawSubject) {
+func (s *Server) poll(ctx context.Context, t *target, ra *frontend.RA, m *message) (reply, error) {
+	if len(ra.Chain) == 0 || !bytes.Equal(m.IssuerAndSubj.Issuer.FullBytes, ra.Chain[0].RawSubject) {
 		return reply{}, refuse(failBadCertID, "CertPoll names another issuer than the endpoint's CA")
 	}
 	p, err := s.pending.GetPendingRequest(ctx, &pb.GetPendingRequestRequest{Tenant: t.tenant, Endpoint: t.ep.GetId(), TransactionId: m.TransactionID})
@@ -282,11 +282,11 @@ func (s *Server) decision(ctx context.Context, t *target, m *message, p *pb.Pend
 
 // getCert answers GetCert (§3.3.4): any certificate of the endpoint's CA
 // by issuer and serial.
-func (s *Server) getCert(ctx context.Context, t *target, ra *registrationAuthority, m *message) (reply, error) {
-	if len(ra.chain) == 0 || !bytes.Equal(m.IssuerAndSerial.Issuer.FullBytes, ra.chain[0].RawSubject) {
+func (s *Server) getCert(ctx context.Context, t *target, ra *frontend.RA, m *message) (reply, error) {
+	if len(ra.Chain) == 0 || !bytes.Equal(m.IssuerAndSerial.Issuer.FullBytes, ra.Chain[0].RawSubject) {
 		return reply{}, refuse(failBadCertID, "GetCert names another issuer than the endpoint's CA")
 	}
-	c, err := s.certs.GetCertificate(ctx, &pb.GetCertificateRequest{Tenant: t.tenant, Serial: serialHex(m.IssuerAndSerial.Serial)})
+	c, err := s.certs.GetCertificate(ctx, &pb.GetCertificateRequest{Tenant: t.tenant, Serial: frontend.SerialHex(m.IssuerAndSerial.Serial)})
 	if err != nil {
 		return reply{}, fromCoreRefusal(err, failBadCertID)
 	}
@@ -298,8 +298,8 @@ func (s *Server) getCert(ctx context.Context, t *target, ra *registrationAuthori
 }
 
 // getCRL answers GetCRL (§3.3.5) with the endpoint CA's current CRL.
-func (s *Server) getCRL(ctx context.Context, t *target, ra *registrationAuthority, m *message) (reply, error) {
-	if len(ra.chain) == 0 || !bytes.Equal(m.IssuerAndSerial.Issuer.FullBytes, ra.chain[0].RawSubject) {
+func (s *Server) getCRL(ctx context.Context, t *target, ra *frontend.RA, m *message) (reply, error) {
+	if len(ra.Chain) == 0 || !bytes.Equal(m.IssuerAndSerial.Issuer.FullBytes, ra.Chain[0].RawSubject) {
 		return reply{}, refuse(failBadCertID, "GetCRL names another issuer than the endpoint's CA")
 	}
 	crl, err := s.revoker.GetCRL(ctx, &pb.GetCRLRequest{Tenant: t.tenant, Endpoint: t.ep.GetId()})

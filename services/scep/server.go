@@ -50,7 +50,7 @@ type Server struct {
 	intune     map[string]*intune.Client
 
 	configs *frontend.Cache[*pb.Endpoint]
-	ras     *frontend.Cache[*registrationAuthority]
+	ras     *frontend.Cache[*frontend.RA]
 	creds   *frontend.CredentialCache
 
 	requests *prometheus.CounterVec
@@ -76,7 +76,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		configs: frontend.NewCache[*pb.Endpoint](10 * time.Second),
 		// RA certificates change twice a year; a minute's staleness only
 		// delays a rotation that overlaps by months.
-		ras:   frontend.NewCache[*registrationAuthority](time.Minute),
+		ras:   frontend.NewCache[*frontend.RA](time.Minute),
 		creds: frontend.NewCredentialCache(30 * time.Second),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "certgate_scep_requests_total",
 			Help: "SCEP requests by operation (message type for PKIOperation) and outcome."}, []string{"operation", "outcome"}),
@@ -293,7 +293,7 @@ func (s *Server) getCACert(w http.ResponseWriter, r *http.Request, tenant, id st
 	if err != nil {
 		return err
 	}
-	body, err := degenerate(append(slices.Clone(ra.chain), ra.current()))
+	body, err := degenerate(append(slices.Clone(ra.Chain), ra.Current()))
 	if err != nil {
 		return err
 	}
@@ -315,12 +315,12 @@ func (s *Server) getNextCACert(w http.ResponseWriter, r *http.Request, tenant, i
 	if err != nil {
 		return err
 	}
-	if len(ra.next) == 0 {
+	if len(ra.Next) == 0 {
 		return httpErrorf(http.StatusNotFound, "no CA rollover is pending on %s/%s", tenant, id)
 	}
-	// ra.next is the next RA followed by the next chain; clients want the
+	// ra.Next is the next RA followed by the next chain; clients want the
 	// CA first, as in GetCACert.
-	inner, err := degenerate(append(slices.Clone(ra.next[1:]), ra.next[0]))
+	inner, err := degenerate(append(slices.Clone(ra.Next[1:]), ra.Next[0]))
 	if err != nil {
 		return err
 	}
@@ -329,7 +329,7 @@ func (s *Server) getNextCACert(w http.ResponseWriter, r *http.Request, tenant, i
 		return err
 	}
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
-	if err := sd.AddSigner(ra.current(), s.keyOf(r.Context(), t, ra.current()), pkcs7.SignerInfoConfig{}); err != nil {
+	if err := sd.AddSigner(ra.Current(), s.keyOf(r.Context(), t, ra.Current()), pkcs7.SignerInfoConfig{}); err != nil {
 		return err
 	}
 	body, err := sd.Finish()
