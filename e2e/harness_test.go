@@ -54,6 +54,12 @@ type endpoints struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	} `json:"est"`
+	WSTEP struct {
+		CEP      string `json:"cep"`
+		CES      string `json:"ces"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+	} `json:"wstep"`
 	MDMWS struct {
 		URL       string `json:"url"`
 		Username  string `json:"username"`

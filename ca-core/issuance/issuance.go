@@ -17,6 +17,7 @@ import (
 
 	"github.com/certgate/certgate/ca-core/audit"
 	"github.com/certgate/certgate/ca-core/ca"
+	"github.com/certgate/certgate/ca-core/dn"
 	"github.com/certgate/certgate/ca-core/fault"
 	"github.com/certgate/certgate/ca-core/policy"
 	"github.com/certgate/certgate/ca-core/profile"
@@ -113,6 +114,9 @@ type Request struct {
 	Renewal           bool
 	// SID is the requester's Windows SID for the SID extension.
 	SID string
+	// IdentityFromClientCertificate makes a renewal take subject and SANs
+	// from ClientCertificate instead of the CSR.
+	IdentityFromClientCertificate bool
 	// GeneratedKey is set by IssueWithGeneratedKey: ca-core made the CSR.
 	GeneratedKey bool
 }
@@ -230,9 +234,18 @@ func (s *Service) issue(ctx context.Context, r *Request) (*Result, string, error
 		}
 	}
 	if r.Renewal {
-		if err := sameIdentity(csr, presented); err != nil {
+		if r.IdentityFromClientCertificate {
+			if r.Subject, err = dn.FormatDER(presented.RawSubject); err != nil {
+				return nil, "", err
+			}
+			if r.SANs, err = policy.CertificateSANs(presented); err != nil {
+				return nil, "", err
+			}
+		} else if err := sameIdentity(csr, presented); err != nil {
 			return nil, "", err
 		}
+	} else if r.IdentityFromClientCertificate {
+		return nil, "", fault.Field("identity_from_client_certificate", "only renewals take their identity from the client certificate")
 	}
 	dec, err := policy.Apply(prof, &policy.Request{CSR: csr, Subject: r.Subject, SANs: r.SANs, Extensions: r.Extensions,
 		Validity: r.Validity, NotBefore: r.NotBefore, GeneratedKey: r.GeneratedKey, SID: r.SID}, policy.Issuer{NotAfter: iss.Cert.NotAfter}, now)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
 	"net/netip"
@@ -41,6 +42,16 @@ const (
 // certgate does not issue (directoryName, registeredID, x400Address,
 // ediPartyName, other otherNames) are refused rather than dropped, so a
 // request never silently loses a name it asked for.
+// CertificateSANs returns the subjectAltNames of c as SAN values.
+func CertificateSANs(c *x509.Certificate) ([]SAN, error) {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oidSAN) {
+			return parseSANExtension(e.Value)
+		}
+	}
+	return nil, nil
+}
+
 func parseSANExtension(der []byte) ([]SAN, error) {
 	bad := func(format string, args ...any) error {
 		return &fault.Error{Reason: fault.BadCSR, Rule: "csr.san", Detail: fmt.Sprintf(format, args...)}

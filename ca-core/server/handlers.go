@@ -428,6 +428,7 @@ func issueRequestFromPB(ctx context.Context, r *pb.IssueRequest) (*issuance.Requ
 		Profile: r.GetProfile(), CSR: r.GetCsr(), RequestKey: r.GetRequestKey(), Subject: r.GetSubject(), SANs: sans, Extensions: exts,
 		Validity: r.GetValidity().AsDuration(), NotBefore: fromTS(r.GetNotBefore()), EndEntity: r.GetEndEntity(), Challenge: r.GetChallenge(),
 		ClientCertificate: r.GetClientCertificate(), Renewal: r.GetRenewal(), SID: r.GetSid(),
+		IdentityFromClientCertificate: r.GetIdentityFromClientCertificate(),
 	}, nil
 }
 

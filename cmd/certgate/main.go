@@ -25,6 +25,7 @@ import (
 	"github.com/certgate/certgate/services/est"
 	"github.com/certgate/certgate/services/mdmws"
 	"github.com/certgate/certgate/services/scep"
+	"github.com/certgate/certgate/services/wstep"
 )
 
 // role is one subcommand.
@@ -40,6 +41,7 @@ var roles = map[string]role{
 	"est":     {"run the EST (RFC 7030) service", runEST},
 	"scep":    {"run the SCEP (RFC 8894) service, with Microsoft Intune validation", runSCEP},
 	"mdmws":   {"run the MDM web service (challenges, PKCS#12) for Jamf, Workspace ONE, Ivanti, MaaS360", runMDMWS},
+	"wstep":   {"run the Windows enrollment service (MS-XCEP policy, MS-WSTEP enrollment)", runWSTEP},
 	"dev":     {"run the whole suite on loopback with embedded defaults", runDev},
 	"admin":   {"administer tenants, CAs, profiles, endpoints and certificates", runAdmin},
 }
@@ -75,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: certgate <role> [flags]")
-	for _, name := range []string{"ca-core", "acme", "est", "scep", "mdmws", "dev", "admin"} {
+	for _, name := range []string{"ca-core", "acme", "est", "scep", "mdmws", "wstep", "dev", "admin"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, roles[name].summary)
 	}
 }
@@ -149,6 +151,20 @@ func runMDMWS(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	return mdmws.Run(ctx, cfg, mdmws.Options{Logger: cacore.NewLogger(stderr, cfg.Log, "text")})
+}
+
+func runWSTEP(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("certgate wstep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/certgate/wstep.yaml", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var cfg wstep.Config
+	if err := loadYAML(*path, &cfg); err != nil {
+		return err
+	}
+	return wstep.Run(ctx, cfg, wstep.Options{Logger: cacore.NewLogger(stderr, cfg.Log, "text")})
 }
 
 // loadYAML decodes a role's configuration strictly: unknown keys are errors.

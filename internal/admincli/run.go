@@ -311,6 +311,7 @@ func nouns(c *cli) []noun {
 		challengesNoun(c),
 		eabNoun(c),
 		digitalIDsNoun(c),
+		templatesNoun(c),
 		pendingNoun(c),
 		auditNoun(c),
 		revokeNoun(c),

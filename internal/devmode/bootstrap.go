@@ -89,6 +89,9 @@ func bootstrap(ctx context.Context, ep *EndpointsFile) (*booted, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureWSTEPEndpoint(ctx, endpoints); err != nil {
+		return nil, err
+	}
 	mdmPassword, err := ensureMDMConfiguration(ctx, conn, endpoints)
 	if err != nil {
 		return nil, err
@@ -122,6 +125,26 @@ func ensureSCEPEndpoint(ctx context.Context, endpoints pb.EndpointServiceClient)
 		AllowedProfiles: []string{"scep-digital-signature", "scep-key-encipherment"}, Description: "dev SCEP endpoint (static challenge)",
 		Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_SHARED_SECRET}}
 	return challenge, createOrRekey(ctx, endpoints, ep, challenge)
+}
+
+// ensureWSTEPEndpoint creates the Windows enrollment endpoint once, with
+// a user and a machine template built from the directory and one whose
+// requester supplies the subject.
+func ensureWSTEPEndpoint(ctx context.Context, endpoints pb.EndpointServiceClient) error {
+	_, err := endpoints.GetEndpoint(ctx, &pb.GetEndpointRequest{Tenant: Tenant, Id: WSTEPEndpoint})
+	if status.Code(err) != codes.NotFound {
+		return err
+	}
+	profile := "wstep-digital-signature-key-encipherment"
+	_, err = endpoints.CreateEndpoint(ctx, &pb.CreateEndpointRequest{Endpoint: &pb.Endpoint{Tenant: Tenant, Id: WSTEPEndpoint,
+		Protocol: pb.Protocol_PROTOCOL_WSTEP, Ca: IssuingCA, DefaultProfile: profile, Description: "dev Windows enrollment (static directory)",
+		Auth: &pb.EndpointAuth{Method: pb.EndpointAuth_METHOD_NONE},
+		Wstep: &pb.WstepSettings{PolicyFriendlyName: "certgate dev", Templates: []*pb.WstepTemplate{
+			{Name: "User", DisplayName: "certgate User", SubjectFromDirectory: true, Autoenroll: true},
+			{Name: "Machine", DisplayName: "certgate Computer", SubjectFromDirectory: true, Machine: true, Autoenroll: true},
+			{Name: "WebServer", DisplayName: "certgate Web Server"},
+		}}}})
+	return err
 }
 
 // ensureMDMConfiguration creates the dev MDM configuration and its

@@ -35,6 +35,8 @@ import (
 	"github.com/certgate/certgate/services/frontend"
 	"github.com/certgate/certgate/services/mdmws"
 	"github.com/certgate/certgate/services/scep"
+	"github.com/certgate/certgate/services/wstep"
+	"github.com/certgate/certgate/services/wstep/directory"
 )
 
 // Config says where dev mode keeps its data and reports.
@@ -57,19 +59,21 @@ type Config struct {
 
 // The names dev mode creates.
 const (
-	Tenant       = "default"
-	RootCA       = "root"
-	IssuingCA    = "issuing"
-	ACMEEndpoint = "acme"
-	ESTEndpoint  = "est"
-	ESTUsername  = "est-dev"
-	SCEPEndpoint = "scep"
-	MDMEndpoint  = "mdm"
-	MDMUsername  = "mdm-dev"
-	MDMDigitalID = "device"
-	AdminName    = "admin"
-	Endpoints    = "endpoints.json"
-	configFile   = "ca-core.yaml"
+	Tenant        = "default"
+	RootCA        = "root"
+	IssuingCA     = "issuing"
+	ACMEEndpoint  = "acme"
+	ESTEndpoint   = "est"
+	ESTUsername   = "est-dev"
+	SCEPEndpoint  = "scep"
+	MDMEndpoint   = "mdm"
+	MDMUsername   = "mdm-dev"
+	MDMDigitalID  = "device"
+	WSTEPEndpoint = "wstep"
+	WSTEPUsername = "wstep-dev"
+	AdminName     = "admin"
+	Endpoints     = "endpoints.json"
+	configFile    = "ca-core.yaml"
 )
 
 // EndpointsFile is the contract of DIR/endpoints.json (DESIGN.md §5).
@@ -86,6 +90,17 @@ type EndpointsFile struct {
 	EST   *EST   `json:"est,omitempty"`
 	SCEP  *SCEP  `json:"scep,omitempty"`
 	MDMWS *MDMWS `json:"mdmws,omitempty"`
+	WSTEP *WSTEP `json:"wstep,omitempty"`
+}
+
+// WSTEP describes the dev Windows enrollment endpoint: its policy (CEP)
+// and enrollment (CES) URLs and a directory user (static, in dev mode)
+// with a password made fresh on every run.
+type WSTEP struct {
+	CEP      string `json:"cep"`
+	CES      string `json:"ces"`
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // MDMWS describes the dev MDM configuration: its web service (HTTP Basic
@@ -256,6 +271,17 @@ func Run(ctx context.Context, c Config) error {
 		if err != nil {
 			return err
 		}
+		wstepBase := "https://" + lis.wstep.Addr().String()
+		wstepPassword := randomSecret()
+		err = startFrontend(ctx, eg, func(ready func(net.Addr)) error {
+			return wstep.Run(ctx, layout.wstepConfig(coreAddr, wstepBase, wstepPassword), wstep.Options{Listener: lis.wstep,
+				Logger: c.Logger.With("service", "wstep"), Ready: ready})
+		})
+		if err != nil {
+			return err
+		}
+		ep.WSTEP = &WSTEP{CEP: wstepBase + "/wstep/" + Tenant + "/" + WSTEPEndpoint + "/cep", CES: wstepBase + "/wstep/" + Tenant + "/" + WSTEPEndpoint + "/ces",
+			Username: WSTEPUsername + "@certgate.test", Password: wstepPassword}
 		ep.MDMWS = &MDMWS{URL: "https://" + lis.mdmws.Addr().String() + "/mdmws/" + Tenant + "/" + MDMEndpoint, Username: MDMUsername,
 			Password: boot.mdmPassword, SCEPURL: scepBase + "/scep/" + Tenant + "/" + MDMEndpoint, DigitalID: MDMDigitalID}
 		if err := writeJSON(filepath.Join(dir, Endpoints), ep); err != nil {
@@ -312,6 +338,8 @@ func (l *layout) ensurePKI() error {
 		{"est", func() (*servicepki.Leaf, error) { return ca.FrontendCert("est") }},
 		{"scep", func() (*servicepki.Leaf, error) { return ca.FrontendCert("scep") }},
 		{"mdmws", func() (*servicepki.Leaf, error) { return ca.FrontendCert("mdmws") }},
+		{"wstep", func() (*servicepki.Leaf, error) { return ca.FrontendCert("wstep") }},
+		{"wstep-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("wstep", "127.0.0.1", "localhost") }},
 		{"mdmws-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("mdmws", "127.0.0.1", "localhost") }},
 		{"est-tls", func() (*servicepki.Leaf, error) { return ca.ServerCert("est", "127.0.0.1", "localhost") }},
 	}
@@ -367,6 +395,24 @@ func (l *layout) mdmwsConfig(coreAddr, scepURL string) mdmws.Config {
 	}
 }
 
+// wstepConfig is the dev Windows enrollment service: a static directory
+// with one user and one computer instead of Active Directory.
+func (l *layout) wstepConfig(coreAddr, baseURL, password string) wstep.Config {
+	return wstep.Config{
+		TLS:     wstep.TLS{CertFile: l.path("mtls", "wstep-tls.pem"), KeyFile: l.path("mtls", "wstep-tls-key.pem")},
+		BaseURL: baseURL,
+		CACore: frontend.ClientConfig{Address: coreAddr, CAFile: l.path("mtls", "ca.pem"), CertFile: l.path("mtls", "wstep.pem"),
+			KeyFile: l.path("mtls", "wstep-key.pem")},
+		Directory: wstep.Directory{Static: []directory.StaticUser{
+			{Identity: directory.Identity{Name: WSTEPUsername, DN: "CN=wstep-dev,CN=Users,DC=certgate,DC=test", UPN: WSTEPUsername + "@certgate.test",
+				Mail: WSTEPUsername + "@certgate.test", SID: "S-1-5-21-3623811015-3361044348-30300820-1013",
+				Groups: []string{"CN=Domain Users,CN=Users,DC=certgate,DC=test"}}, Password: password},
+			{Identity: directory.Identity{Name: "PC1$", DN: "CN=PC1,CN=Computers,DC=certgate,DC=test", DNSHostName: "pc1.certgate.test",
+				SID: "S-1-5-21-3623811015-3361044348-30300820-1104", Groups: []string{"CN=Domain Computers,CN=Users,DC=certgate,DC=test"}, Computer: true}},
+		}},
+	}
+}
+
 func (l *layout) ensureSecret() error {
 	p := l.path("secrets", "soft-secret")
 	if _, err := os.Stat(p); err == nil {
@@ -416,6 +462,9 @@ func printSummary(w io.Writer, dir string, ep *EndpointsFile) {
 	}
 	if ep.SCEP != nil {
 		fmt.Fprintf(w, "  SCEP           %s (also %s; challenge in endpoints.json)\n", ep.SCEP.URL, ep.SCEP.NDESURL)
+	}
+	if ep.WSTEP != nil {
+		fmt.Fprintf(w, "  WSTEP/XCEP     %s (user %s, password in endpoints.json)\n", ep.WSTEP.CEP, ep.WSTEP.Username)
 	}
 	if ep.MDMWS != nil {
 		fmt.Fprintf(w, "  MDM web service %s (user %s, password in endpoints.json; devices enroll at %s)\n", ep.MDMWS.URL, ep.MDMWS.Username, ep.MDMWS.SCEPURL)
@@ -474,6 +523,7 @@ type devPorts struct {
 	EST     int `json:"est"`
 	SCEP    int `json:"scep"`
 	MDMWS   int `json:"mdmws"`
+	WSTEP   int `json:"wstep"`
 }
 
 func (l *layout) loadPorts() devPorts {
@@ -505,7 +555,7 @@ func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
 // listeners are the suite's sockets, opened before anything starts so that
 // ports.json and endpoints.json can name them.
 type listeners struct {
-	grpc, metrics, http, acme, est, scep, mdmws net.Listener
+	grpc, metrics, http, acme, est, scep, mdmws, wstep net.Listener
 }
 
 func openListeners(p devPorts) (*listeners, error) {
@@ -513,7 +563,7 @@ func openListeners(p devPorts) (*listeners, error) {
 	for _, x := range []struct {
 		dst  *net.Listener
 		port int
-	}{{&l.grpc, p.GRPC}, {&l.metrics, p.Metrics}, {&l.http, p.HTTP}, {&l.acme, p.ACME}, {&l.est, p.EST}, {&l.scep, p.SCEP}, {&l.mdmws, p.MDMWS}} {
+	}{{&l.grpc, p.GRPC}, {&l.metrics, p.Metrics}, {&l.http, p.HTTP}, {&l.acme, p.ACME}, {&l.est, p.EST}, {&l.scep, p.SCEP}, {&l.mdmws, p.MDMWS}, {&l.wstep, p.WSTEP}} {
 		lis, err := listen(x.port)
 		if err != nil {
 			l.close()
@@ -525,7 +575,7 @@ func openListeners(p devPorts) (*listeners, error) {
 }
 
 func (l *listeners) close() {
-	for _, lis := range []net.Listener{l.grpc, l.metrics, l.http, l.acme, l.est, l.scep, l.mdmws} {
+	for _, lis := range []net.Listener{l.grpc, l.metrics, l.http, l.acme, l.est, l.scep, l.mdmws, l.wstep} {
 		if lis != nil {
 			lis.Close()
 		}
@@ -533,7 +583,7 @@ func (l *listeners) close() {
 }
 
 func (l *listeners) ports() devPorts {
-	return devPorts{GRPC: portOf(l.grpc), Metrics: portOf(l.metrics), HTTP: portOf(l.http), ACME: portOf(l.acme), EST: portOf(l.est), SCEP: portOf(l.scep), MDMWS: portOf(l.mdmws)}
+	return devPorts{GRPC: portOf(l.grpc), Metrics: portOf(l.metrics), HTTP: portOf(l.http), ACME: portOf(l.acme), EST: portOf(l.est), SCEP: portOf(l.scep), MDMWS: portOf(l.mdmws), WSTEP: portOf(l.wstep)}
 }
 
 // startFrontend runs a front-end in eg and returns once it serves.

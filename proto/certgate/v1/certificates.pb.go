@@ -200,9 +200,14 @@ type IssueRequest struct {
 	// in the directory (WSTEP). Profiles that allow the
 	// 1.3.6.1.4.1.311.25.2 extension, or ask for it, get it written there
 	// for strong certificate mapping (KB5014754).
-	Sid           string `protobuf:"bytes,16,opt,name=sid,proto3" json:"sid,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sid string `protobuf:"bytes,16,opt,name=sid,proto3" json:"sid,omitempty"`
+	// With renewal: the new certificate takes subject and subjectAltNames
+	// from client_certificate, whatever the CSR says (MS-WSTEP renewals,
+	// where the old certificate supplies them); the profile must allow
+	// overrides. Without it a renewal's CSR must carry them itself.
+	IdentityFromClientCertificate bool `protobuf:"varint,17,opt,name=identity_from_client_certificate,json=identityFromClientCertificate,proto3" json:"identity_from_client_certificate,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
 }
 
 func (x *IssueRequest) Reset() {
@@ -345,6 +350,13 @@ func (x *IssueRequest) GetSid() string {
 		return x.Sid
 	}
 	return ""
+}
+
+func (x *IssueRequest) GetIdentityFromClientCertificate() bool {
+	if x != nil {
+		return x.IdentityFromClientCertificate
+	}
+	return false
 }
 
 type IssueWithGeneratedKeyRequest struct {
@@ -937,7 +949,7 @@ var File_certgate_v1_certificates_proto protoreflect.FileDescriptor
 
 const file_certgate_v1_certificates_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecertgate/v1/certificates.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x04\n" +
+	"\x1ecertgate/v1/certificates.proto\x12\vcertgate.v1\x1a\x18certgate/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x05\n" +
 	"\fIssueRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x0e\n" +
@@ -960,7 +972,8 @@ const file_certgate_v1_certificates_proto_rawDesc = "" +
 	"\tchallenge\x18\r \x01(\tR\tchallenge\x12-\n" +
 	"\x12client_certificate\x18\x0e \x01(\fR\x11clientCertificate\x12\x18\n" +
 	"\arenewal\x18\x0f \x01(\bR\arenewal\x12\x10\n" +
-	"\x03sid\x18\x10 \x01(\tR\x03sid\"\x84\x01\n" +
+	"\x03sid\x18\x10 \x01(\tR\x03sid\x12G\n" +
+	" identity_from_client_certificate\x18\x11 \x01(\bR\x1didentityFromClientCertificate\"\x84\x01\n" +
 	"\x1cIssueWithGeneratedKeyRequest\x123\n" +
 	"\arequest\x18\x01 \x01(\v2\x19.certgate.v1.IssueRequestR\arequest\x12/\n" +
 	"\bkey_type\x18\x02 \x01(\x0e2\x14.certgate.v1.KeyTypeR\akeyType\"t\n" +
