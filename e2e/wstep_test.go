@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -173,6 +174,16 @@ func TestWSTEP(t *testing.T) {
 		renewed := issuedCert(t, status, body)
 		if renewed.SerialNumber.Cmp(userCert.SerialNumber) == 0 || renewed.Subject.String() != userCert.Subject.String() {
 			t.Fatalf("renewal gave %v %v", renewed.SerialNumber, renewed.Subject)
+		}
+	})
+
+	t.Run("renewal with the certificate as TLS client certificate", func(t *testing.T) {
+		tr := hc.Transport.(*http.Transport).Clone()
+		tr.TLSClientConfig.Certificates = []tls.Certificate{{Certificate: [][]byte{userCert.Raw}, PrivateKey: key}}
+		withCert := &http.Client{Transport: tr}
+		status, body := soapPost(t, withCert, ces, soapEnvelope(actionRST, ces, "", "", rstBody(windowsCSR(t, key, "User", "ignored"))))
+		if renewed := issuedCert(t, status, body); renewed.Subject.String() != userCert.Subject.String() {
+			t.Fatalf("renewal gave %v", renewed.Subject)
 		}
 	})
 

@@ -123,8 +123,10 @@ func (s *Server) policy(ctx context.Context, t *target) (*xcep.Policy, error) {
 	if *s.cfg.UsernamePassword {
 		ca.URIs = append(ca.URIs, xcep.CAURI{ClientAuthentication: xcep.AuthUsernamePassword, URI: ces, Priority: 2})
 	}
-	// Renewals signed with the current certificate need nothing else.
-	ca.URIs = append(ca.URIs, xcep.CAURI{ClientAuthentication: xcep.AuthAnonymous, URI: ces, Priority: 3, RenewalOnly: true})
+	// Renewals signed with, or presenting over TLS, the current
+	// certificate need nothing else.
+	ca.URIs = append(ca.URIs, xcep.CAURI{ClientAuthentication: xcep.AuthCertificate, URI: ces, Priority: 3, RenewalOnly: true},
+		xcep.CAURI{ClientAuthentication: xcep.AuthAnonymous, URI: ces, Priority: 4, RenewalOnly: true})
 	p := &xcep.Policy{ID: w.GetPolicyId(), FriendlyName: w.GetPolicyFriendlyName(), NextUpdateHours: s.cfg.NextUpdateHours, CAs: []xcep.CA{ca}}
 	h := sha256.New()
 	fmt.Fprint(h, w.String(), ra.Chain[0].SerialNumber)

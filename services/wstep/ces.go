@@ -170,10 +170,10 @@ func (s *Server) issue(ctx context.Context, r *http.Request, t *target, req *wst
 	if err != nil {
 		return nil, err
 	}
-	if req.Signer != nil && req.Signer.CheckSignatureFrom(ra.Chain[0]) == nil {
+	if renewing := renewalCertificate(r, req, ra); renewing != nil {
 		// MS-WSTEP renewal: ca-core checks the certificate is in force
 		// and keeps its identity.
-		ir.ClientCertificate, ir.Renewal, ir.IdentityFromClientCertificate = req.Signer.Raw, true, true
+		ir.ClientCertificate, ir.Renewal, ir.IdentityFromClientCertificate = renewing.Raw, true, true
 	} else {
 		who, err := s.authenticated(ctx, r, req)
 		if err != nil {
@@ -189,8 +189,14 @@ func (s *Server) issue(ctx context.Context, r *http.Request, t *target, req *wst
 			}
 		}
 	}
-	sum := sha256.Sum256(req.Token)
-	requestKey := "wstep/" + t.ep.GetId() + "/" + hex.EncodeToString(sum[:16])
+	// Retries of one request by one requester get one certificate; the
+	// same bytes from another requester, or as a renewal, are another
+	// request (PKCS #1 v1.5 signatures make a reused key's CSR repeat).
+	h := sha256.New()
+	h.Write(req.Token)
+	h.Write(ir.ClientCertificate)
+	h.Write([]byte(ir.EndEntity))
+	requestKey := "wstep/" + t.ep.GetId() + "/" + hex.EncodeToString(h.Sum(nil)[:16])
 	if t.ep.GetRequireApproval() {
 		p, err := s.pending.CreatePendingRequest(ctx, &pb.CreatePendingRequestRequest{Tenant: t.tenant, Endpoint: t.ep.GetId(),
 			TransactionId: requestKey, Csr: ir.Csr, Profile: ir.Profile, EndEntity: ir.EndEntity, Subject: ir.Subject, SubjectAltNames: ir.SubjectAltNames})
@@ -205,6 +211,20 @@ func (s *Server) issue(ctx context.Context, r *http.Request, t *target, req *wst
 		return nil, err
 	}
 	return s.issued(ctx, t, ra, req, requestIDOf(res.GetCertificate().GetSerial()), res.GetCertificate().GetDer(), res.GetChain())
+}
+
+// renewalCertificate is the certificate a request renews: the one that
+// signed it (MS-WSTEP §3.1.4.1.3.2), or the TLS client certificate the
+// client proved it holds (XCEP's X.509 authentication), when the
+// endpoint's CA issued it.
+func renewalCertificate(r *http.Request, req *wstepmsg.Request, ra *frontend.RA) *x509.Certificate {
+	if req.Signer != nil && req.Signer.CheckSignatureFrom(ra.Chain[0]) == nil {
+		return req.Signer
+	}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].CheckSignatureFrom(ra.Chain[0]) == nil {
+		return r.TLS.PeerCertificates[0]
+	}
+	return nil
 }
 
 // allowed checks a template's enroll groups.
