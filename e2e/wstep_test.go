@@ -187,6 +187,33 @@ func TestWSTEP(t *testing.T) {
 		}
 	})
 
+	t.Run("approval: pending, then QueryTokenStatus", func(t *testing.T) {
+		s.admin("endpoints", "create", "--id", "wstep-held", "--protocol", "wstep", "--ca", "issuing", "--profile",
+			"wstep-digital-signature-key-encipherment", "--auth", "none", "--require-approval")
+		s.admin("templates", "add", "--endpoint", "wstep-held", "--name", "User", "--subject-from-directory")
+		held := strings.Replace(ces, "/wstep/default/wstep/", "/wstep/default/wstep-held/", 1)
+		status, body := soapPost(t, hc, held, soapEnvelope(actionRST, held, user, pass, rstBody(windowsCSR(t, key, "User", "x"))))
+		m := regexp.MustCompile(`<RequestID[^>]*>([^<]+)</RequestID>`).FindStringSubmatch(body)
+		if status != 200 || m == nil || !strings.Contains(body, "Taken Under Submission") || x509TokenRE.MatchString(body) {
+			t.Fatalf("want pending with a RequestID: HTTP %d\n%s", status, body)
+		}
+		query := func() (int, string) {
+			q := `<RequestSecurityToken xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200512">` +
+				`<TokenType>http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3</TokenType>` +
+				`<RequestType>http://schemas.microsoft.com/windows/pki/2009/01/enrollment/QueryTokenStatus</RequestType>` +
+				`<RequestID xmlns="http://schemas.microsoft.com/windows/pki/2009/01/enrollment">` + m[1] + `</RequestID></RequestSecurityToken>`
+			return soapPost(t, hc, held, soapEnvelope(actionRST, held, user, pass, q))
+		}
+		if status, body := query(); status != 200 || x509TokenRE.MatchString(body) {
+			t.Fatalf("before approval: HTTP %d\n%s", status, body)
+		}
+		s.admin("pending", "approve", m[1])
+		status, body = query()
+		if c := issuedCert(t, status, body); c.Subject.CommonName != "wstep-dev" {
+			t.Fatalf("approved certificate %v", c.Subject)
+		}
+	})
+
 	t.Run("refusals are SOAP faults", func(t *testing.T) {
 		for name, tc := range map[string]struct {
 			body   []byte
