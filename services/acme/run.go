@@ -3,8 +3,6 @@ package acme
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,14 +18,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-	if err != nil {
-		return fmt.Errorf("acme: tls: %w", err)
-	}
-	conn, err := frontend.Dial(cfg.CACore)
+	conn, cert, err := frontend.Boot("acme", &opts, cfg.CACore, cfg.TLS.CertFile, cfg.TLS.KeyFile)
 	if err != nil {
 		return err
 	}
@@ -47,7 +38,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	return frontend.Serve(ctx, frontend.Site{
 		Name: "acme", Listen: cfg.Listen, MetricsListen: cfg.MetricsListen, Handler: srv.Handler(), Metrics: reg,
-		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLS:      &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12},
 		LogAttrs: []any{"base_url", cfg.BaseURL},
 		Drain:    srv.Wait,
 	}, opts)

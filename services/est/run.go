@@ -3,8 +3,6 @@ package est
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,20 +19,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-	if err != nil {
-		return fmt.Errorf("est: tls: %w", err)
-	}
-	conn, err := frontend.Dial(cfg.CACore)
+	conn, cert, err := frontend.Boot("est", &opts, cfg.CACore, cfg.TLS.CertFile, cfg.TLS.KeyFile)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	reg := prometheus.NewRegistry()
-	srv, err := New(cfg, Deps{Conn: conn, Logger: opts.Logger, Registerer: reg, Signer: cert})
+	srv, err := New(cfg, Deps{Conn: conn, Logger: opts.Logger, Registerer: reg, Signer: *cert})
 	if err != nil {
 		return err
 	}
@@ -44,7 +35,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Name: "est", Listen: cfg.Listen, MetricsListen: cfg.MetricsListen, Handler: mux, Metrics: reg,
 		// Clients may present a certificate; whether one is needed, and which,
 		// is the endpoint's business (RFC 7030 §3.3.2), decided per request.
-		TLS:          &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert},
+		TLS:          &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert},
 		WriteTimeout: 90 * time.Second,
 		LogAttrs:     []any{"tenant", cfg.Tenant, "default_endpoint", cfg.DefaultEndpoint},
 	}, opts)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 )
 
 // ServeOptions carry what the caller of a service's Run provides beyond
@@ -119,4 +120,26 @@ func Serve(ctx context.Context, site Site, opts ServeOptions) error {
 	err = eg.Wait()
 	log.Info(site.Name + " stopped")
 	return err
+}
+
+// Boot does what every front-end's Run starts with: a default logger,
+// the TLS key pair when certFile is set, and the mutual-TLS connection to
+// ca-core, which the caller closes.
+func Boot(name string, opts *ServeOptions, cacore ClientConfig, certFile, keyFile string) (*grpc.ClientConn, *tls.Certificate, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	var cert *tls.Certificate
+	if certFile != "" {
+		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: tls: %w", name, err)
+		}
+		cert = &c
+	}
+	conn, err := Dial(cacore)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, cert, nil
 }

@@ -3,8 +3,6 @@ package mdmws
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,14 +17,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-	if err != nil {
-		return fmt.Errorf("mdmws: tls: %w", err)
-	}
-	conn, err := frontend.Dial(cfg.CACore)
+	conn, cert, err := frontend.Boot("mdmws", &opts, cfg.CACore, cfg.TLS.CertFile, cfg.TLS.KeyFile)
 	if err != nil {
 		return err
 	}
@@ -38,7 +29,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	return frontend.Serve(ctx, frontend.Site{
 		Name: "mdmws", Listen: cfg.Listen, MetricsListen: cfg.MetricsListen, Handler: srv.Handler(), Metrics: reg,
-		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLS:      &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12},
 		LogAttrs: []any{"default_endpoint", cfg.DefaultEndpoint, "scep_url", cfg.SCEPURL},
 	}, opts)
 }

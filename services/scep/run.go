@@ -3,8 +3,6 @@ package scep
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,22 +18,19 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	var tlsConfig *tls.Config
+	var certFile, keyFile string
 	if cfg.TLS != nil {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			return fmt.Errorf("scep: tls: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		certFile, keyFile = cfg.TLS.CertFile, cfg.TLS.KeyFile
 	}
-	conn, err := frontend.Dial(cfg.CACore)
+	conn, cert, err := frontend.Boot("scep", &opts, cfg.CACore, certFile, keyFile)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	var tlsConfig *tls.Config
+	if cert != nil {
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+	}
 	reg := prometheus.NewRegistry()
 	srv, err := New(cfg, Deps{Conn: conn, Logger: opts.Logger, Registerer: reg})
 	if err != nil {

@@ -3,8 +3,6 @@ package wstep
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,14 +17,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-	if err != nil {
-		return fmt.Errorf("wstep: tls: %w", err)
-	}
-	conn, err := frontend.Dial(cfg.CACore)
+	conn, cert, err := frontend.Boot("wstep", &opts, cfg.CACore, cfg.TLS.CertFile, cfg.TLS.KeyFile)
 	if err != nil {
 		return err
 	}
@@ -40,7 +31,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		Name: "wstep", Listen: cfg.Listen, MetricsListen: cfg.MetricsListen, Handler: srv.Handler(), Metrics: reg,
 		// Client certificates are asked for, not required: renewals may
 		// come with one, first enrollments authenticate otherwise.
-		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert},
+		TLS:      &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert},
 		LogAttrs: []any{"base_url", cfg.BaseURL, "kerberos", cfg.Kerberos != nil},
 	}, opts)
 }
