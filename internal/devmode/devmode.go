@@ -467,7 +467,7 @@ func printSummary(w io.Writer, dir string, ep *EndpointsFile) {
 		fmt.Fprintf(w, "  WSTEP/XCEP     %s (user %s, password in endpoints.json)\n", ep.WSTEP.CEP, ep.WSTEP.Username)
 	}
 	if ep.MDMWS != nil {
-		fmt.Fprintf(w, "  MDM web service %s (user %s, password in endpoints.json; devices enroll at %s)\n", ep.MDMWS.URL, ep.MDMWS.Username, ep.MDMWS.SCEPURL)
+		fmt.Fprintf(w, "  MDMWS          %s (user %s, password in endpoints.json; devices enroll at %s)\n", ep.MDMWS.URL, ep.MDMWS.Username, ep.MDMWS.SCEPURL)
 	}
 	fmt.Fprintf(w, "  tenant         %s with CAs %s (root) and %s (issuing)\n", ep.Tenant, RootCA, IssuingCA)
 	fmt.Fprintf(w, "  trust bundle   %s\n", ep.TrustBundle)
