@@ -116,6 +116,26 @@ func TestMDMWS(t *testing.T) {
 		}
 	})
 
+	t.Run("Digital ID filled from the device's CSR", func(t *testing.T) {
+		// MaaS360 can only put device details into the CSR subject.
+		s.admin("digital-ids", "create", "--endpoint", "mdm", "--name", "from-csr", "--rdn-format", "CN=<csr.cn> <fleet>",
+			"--parent-dn", "OU=MaaS360,O=certgate dev", "--san", "dns:<csr.cn>.devices.example")
+		challenge := m.challenge("digital_id=from-csr&fleet=kiosks")
+		d := newSCEPDevice(t, scepURL)
+		cert := wantSCEPSuccess(t, d.enroll("19", "tx-from-csr", d.csr("udid-4711", challenge)))
+		if got := cert.Subject.String(); got != "CN=udid-4711 kiosks,OU=MaaS360,O=certgate dev" || len(cert.DNSNames) != 1 || cert.DNSNames[0] != "udid-4711.devices.example" {
+			t.Fatalf("subject %q SANs %v", got, cert.DNSNames)
+		}
+		// The MDM's own variables are still required up front.
+		if status, text := m.page("digital_id=from-csr"); status != http.StatusBadRequest || !strings.Contains(text, "fleet") {
+			t.Errorf("missing MDM variable: HTTP %d %s", status, text)
+		}
+		// And a CSR without what the template takes is refused.
+		challenge = m.challenge("digital_id=from-csr&fleet=kiosks")
+		d2 := newSCEPDevice(t, scepURL)
+		wantSCEPFailure(t, d2.enroll("19", "tx-from-csr-2", d2.csr("", challenge, "x.example")), scep.BadRequest)
+	})
+
 	t.Run("challenge page encodings and errors", func(t *testing.T) {
 		resp, body := m.do("GET", "/certsrv/mscep_admin/?device=x&encoding=utf-8", nil)
 		if resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || !mdmChallengeRE.Match(body) {

@@ -7,6 +7,8 @@
 package digitalid
 
 import (
+	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"regexp"
 	"slices"
@@ -27,6 +29,15 @@ type Template struct {
 // placeholder is <name>; names are what MDMs use (igusername, var1,
 // profileid, ...).
 var placeholder = regexp.MustCompile(`<([A-Za-z0-9_.-]{1,64})>`)
+
+// CSRPrefix starts placeholders filled from the device's own CSR at
+// issuance rather than by the MDM at challenge time, for MDMs that can
+// only put device details into the CSR they have the device make
+// (MaaS360's %udid%, Jamf's $SERIALNUMBER in the SCEP subject).
+const CSRPrefix = "csr."
+
+// CSRFields are the CSR values a <csr.field> placeholder may name.
+var CSRFields = []string{"cn", "serialnumber", "uid", "ou", "email", "dns", "upn"}
 
 // Variables lists the placeholders of t in order of first appearance.
 func (t Template) Variables() []string {
@@ -51,6 +62,11 @@ func (t Template) Validate() error {
 	}
 	if _, err := dn.Parse(t.ParentDN); err != nil && t.ParentDN != "" {
 		return fault.Field("parent_dn", "%v", err)
+	}
+	for _, v := range t.Variables() {
+		if f, ok := strings.CutPrefix(v, CSRPrefix); ok && !slices.Contains(CSRFields, f) {
+			return fault.Field("rdn_format", "<%s> names no CSR field; use one of %v after %q", v, CSRFields, CSRPrefix)
+		}
 	}
 	if len(t.SANFormats) > 20 {
 		return fault.Field("san_formats", "at most 20 SAN templates")
@@ -105,6 +121,77 @@ func (t Template) Render(vars map[string]string) (subject string, sans [][2]stri
 		sans = append(sans, [2]string{typ, val})
 	}
 	return subject, sans, nil
+}
+
+// Deferred reports placeholders that only the CSR can fill.
+func (t Template) Deferred() bool {
+	return slices.ContainsFunc(t.Variables(), func(v string) bool { return strings.HasPrefix(v, CSRPrefix) })
+}
+
+// Partial fills the MDM's variables in now and keeps the <csr.*> ones
+// for issuance. A missing MDM variable is refused now, as with Render.
+func (t Template) Partial(vars map[string]string) (Template, error) {
+	var missing []string
+	for _, v := range t.Variables() {
+		if !strings.HasPrefix(v, CSRPrefix) && strings.TrimSpace(vars[v]) == "" {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return Template{}, fault.Field("variables", "missing values for %s", strings.Join(missing, ", "))
+	}
+	fill := func(escapeValue bool) func(string) string {
+		return func(m string) string {
+			name := m[1 : len(m)-1]
+			if strings.HasPrefix(name, CSRPrefix) {
+				return m
+			}
+			if escapeValue {
+				return escape(vars[name])
+			}
+			return vars[name]
+		}
+	}
+	out := Template{ParentDN: t.ParentDN, RDNFormat: placeholder.ReplaceAllStringFunc(t.RDNFormat, fill(true))}
+	for _, f := range t.SANFormats {
+		out.SANFormats = append(out.SANFormats, placeholder.ReplaceAllStringFunc(f, fill(false)))
+	}
+	return out, nil
+}
+
+// CSRValues are the values <csr.*> placeholders take from csr: subject
+// attributes (first CN, serialNumber, UID, OU) and SANs (first e-mail,
+// DNS name, UPN).
+func CSRValues(csr *x509.CertificateRequest, upns []string) map[string]string {
+	v := map[string]string{}
+	set := func(k, val string) {
+		if val != "" && v[CSRPrefix+k] == "" {
+			v[CSRPrefix+k] = val
+		}
+	}
+	set("cn", csr.Subject.CommonName)
+	set("serialnumber", csr.Subject.SerialNumber)
+	for _, n := range csr.Subject.Names {
+		if n.Type.Equal(asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}) {
+			if s, ok := n.Value.(string); ok {
+				set("uid", s)
+			}
+		}
+	}
+	if len(csr.Subject.OrganizationalUnit) > 0 {
+		set("ou", csr.Subject.OrganizationalUnit[0])
+	}
+	if len(csr.EmailAddresses) > 0 {
+		set("email", csr.EmailAddresses[0])
+	}
+	if len(csr.DNSNames) > 0 {
+		set("dns", csr.DNSNames[0])
+	}
+	if len(upns) > 0 {
+		set("upn", upns[0])
+	}
+	return v
 }
 
 // escape makes v one RFC 4514 attribute value (§2.4).

@@ -1,6 +1,8 @@
 package digitalid
 
 import (
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"strings"
 	"testing"
 )
@@ -49,5 +51,35 @@ func TestValidate(t *testing.T) {
 		if err := tmpl.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// <csr.*> placeholders wait for the device's CSR; the MDM's variables are
+// filled in, and refused when missing, at challenge time.
+func TestPartialAndCSRValues(t *testing.T) {
+	tmpl := Template{ParentDN: "OU=MaaS360,O=Example", RDNFormat: "CN=<csr.cn> <group>", SANFormats: []string{"dns:<csr.dns>"}}
+	if err := tmpl.Validate(); err != nil || !tmpl.Deferred() {
+		t.Fatalf("valid deferred template: %v %v", err, tmpl.Deferred())
+	}
+	if err := (Template{RDNFormat: "CN=<csr.nope>"}).Validate(); err == nil {
+		t.Fatal("an unknown CSR field passed")
+	}
+	if _, err := tmpl.Partial(map[string]string{}); err == nil || !strings.Contains(err.Error(), "group") || strings.Contains(err.Error(), "csr") {
+		t.Fatalf("missing MDM variable: %v", err)
+	}
+	part, err := tmpl.Partial(map[string]string{"group": "a,b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.RDNFormat != `CN=<csr.cn> a\,b` || part.SANFormats[0] != "dns:<csr.dns>" {
+		t.Fatalf("partial %+v", part)
+	}
+	csr := &x509.CertificateRequest{Subject: pkix.Name{CommonName: "udid-1234"}, DNSNames: []string{"dev1.example.com"}}
+	subject, sans, err := part.Render(CSRValues(csr, nil))
+	if err != nil || subject != `CN=udid-1234 a\,b,OU=MaaS360,O=Example` || sans[0] != [2]string{"dns", "dev1.example.com"} {
+		t.Fatalf("rendered %q %v %v", subject, sans, err)
+	}
+	if _, _, err := part.Render(CSRValues(&x509.CertificateRequest{}, nil)); err == nil || !strings.Contains(err.Error(), "csr.cn") {
+		t.Fatalf("CSR without a CN: %v", err)
 	}
 }

@@ -66,6 +66,9 @@ func (s *Service) CreateDigitalID(ctx context.Context, actor string, e *store.En
 	if err := tmpl.Validate(); err != nil {
 		return err
 	}
+	if d.Mode == ModePKCS12 && tmpl.Deferred() {
+		return fault.Policy("digital_id.mode", "a pkcs12 Digital ID has no device CSR to take <%s*> values from", digitalid.CSRPrefix)
+	}
 	d.Tenant, d.Endpoint = e.Tenant, e.ID
 	return s.store.CreateDigitalID(ctx, d, &audit.Event{Tenant: e.Tenant, Actor: actor, Action: "digital_id.create", Endpoint: e.ID,
 		Target: d.Name, Detail: "profile=" + d.Profile + " mode=" + d.Mode + " rdn_format=" + d.RDNFormat + " parent_dn=" + d.ParentDN})
@@ -83,6 +86,9 @@ type Rendered struct {
 	SANs    []policy.SAN
 	Profile string
 	Mode    string
+	// Deferred, instead of Subject and SANs, is the template still
+	// waiting for <csr.*> values.
+	Deferred *digitalid.Template
 }
 
 // RenderDigitalID builds the subject and SANs of Digital ID name of e.
@@ -91,15 +97,32 @@ func (s *Service) RenderDigitalID(ctx context.Context, e *store.Endpoint, name s
 	if err != nil {
 		return nil, err
 	}
-	subject, pairs, err := digitalid.Template{ParentDN: d.ParentDN, RDNFormat: d.RDNFormat, SANFormats: d.SANFormats}.Render(vars)
+	tmpl := digitalid.Template{ParentDN: d.ParentDN, RDNFormat: d.RDNFormat, SANFormats: d.SANFormats}
+	r := &Rendered{Profile: d.Profile, Mode: d.Mode}
+	if tmpl.Deferred() {
+		// The device's CSR fills the rest at issuance.
+		part, err := tmpl.Partial(vars)
+		if err != nil {
+			return nil, err
+		}
+		r.Deferred = &part
+		return r, nil
+	}
+	subject, pairs, err := tmpl.Render(vars)
 	if err != nil {
 		return nil, err
 	}
-	r := &Rendered{Subject: subject, Profile: d.Profile, Mode: d.Mode}
-	for _, p := range pairs {
-		r.SANs = append(r.SANs, policy.SAN{Type: profile.SANType(strings.ToLower(p[0])), Value: p[1]})
-	}
+	r.Subject, r.SANs = subject, SANsOf(pairs)
 	return r, nil
+}
+
+// SANsOf turns rendered TYPE:VALUE pairs into SANs.
+func SANsOf(pairs [][2]string) []policy.SAN {
+	var out []policy.SAN
+	for _, p := range pairs {
+		out = append(out, policy.SAN{Type: profile.SANType(strings.ToLower(p[0])), Value: p[1]})
+	}
+	return out
 }
 
 // Variables returns the variable names of d.

@@ -300,20 +300,30 @@ func (s *Service) CreateChallenge(ctx context.Context, actor string, e *store.En
 	}
 	c := &store.Challenge{EndEntity: o.EndEntity}
 	subject, sans := o.Subject, o.SANs
-	if o.DigitalID != "" {
-		if subject != "" || len(sans) > 0 {
-			return "", nil, fault.Field("digital_id", "give a Digital ID or a subject and SANs, not both")
-		}
+	var bound string
+	var err error
+	switch {
+	case o.DigitalID != "" && (subject != "" || len(sans) > 0):
+		return "", nil, fault.Field("digital_id", "give a Digital ID or a subject and SANs, not both")
+	case o.DigitalID != "":
 		r, err := s.RenderDigitalID(ctx, e, o.DigitalID, o.Variables)
 		if err != nil {
 			return "", nil, err
 		}
-		subject, sans = r.Subject, r.SANs
 		c.ApplyBinding, c.Profile, c.DigitalID = true, r.Profile, o.DigitalID
-	}
-	bound, err := issuance.BindingOf(subject, sans)
-	if err != nil {
-		return "", nil, err
+		if r.Deferred != nil {
+			subject = r.Deferred.RDNFormat + "," + r.Deferred.ParentDN
+			if bound, err = issuance.DeferredBinding(*r.Deferred); err != nil {
+				return "", nil, err
+			}
+			break
+		}
+		subject, sans = r.Subject, r.SANs
+		fallthrough
+	default:
+		if bound, err = issuance.BindingOf(subject, sans); err != nil {
+			return "", nil, err
+		}
 	}
 	value := randomHex(16)
 	if o.NDES {

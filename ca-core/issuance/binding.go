@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/certgate/certgate/ca-core/digitalid"
 	"github.com/certgate/certgate/ca-core/dn"
 	"github.com/certgate/certgate/ca-core/fault"
 	"github.com/certgate/certgate/ca-core/policy"
@@ -60,4 +61,26 @@ func ParseBinding(s string) (subject string, sans []policy.SAN) {
 		return "", nil
 	}
 	return b.Subject, b.SANs
+}
+
+// deferredBinding is a Digital ID challenge whose template waits for the
+// device's CSR.
+type deferredBinding struct {
+	Template digitalid.Template `json:"template"`
+}
+
+// DeferredBinding stores a partly rendered Digital ID template in a
+// challenge; issuance finishes it with the CSR's values.
+func DeferredBinding(t digitalid.Template) (string, error) {
+	out, err := json.Marshal(deferredBinding{Template: t})
+	return string(out), err
+}
+
+// parseDeferred reads a DeferredBinding.
+func parseDeferred(s string) (digitalid.Template, bool) {
+	var d deferredBinding
+	if !strings.HasPrefix(s, `{"template"`) || json.Unmarshal([]byte(s), &d) != nil {
+		return digitalid.Template{}, false
+	}
+	return d.Template, true
 }

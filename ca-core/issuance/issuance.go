@@ -17,6 +17,7 @@ import (
 
 	"github.com/certgate/certgate/ca-core/audit"
 	"github.com/certgate/certgate/ca-core/ca"
+	"github.com/certgate/certgate/ca-core/digitalid"
 	"github.com/certgate/certgate/ca-core/dn"
 	"github.com/certgate/certgate/ca-core/fault"
 	"github.com/certgate/certgate/ca-core/policy"
@@ -323,7 +324,29 @@ func (s *Service) applyChallenge(ctx context.Context, r *Request, profileID *str
 	if !ch.ApplyBinding {
 		return nil
 	}
-	r.Subject, r.SANs = ParseBinding(ch.Binding)
+	if tmpl, ok := parseDeferred(ch.Binding); ok {
+		csr := r.ParsedCSR
+		if csr == nil {
+			if csr, err = policy.ParseCSR(r.CSR); err != nil {
+				return err
+			}
+		}
+		upns, err := policy.CSRUPNs(csr)
+		if err != nil {
+			return err
+		}
+		subject, pairs, err := tmpl.Render(digitalid.CSRValues(csr, upns))
+		if err != nil {
+			return err
+		}
+		r.Subject = subject
+		r.SANs = nil
+		for _, p := range pairs {
+			r.SANs = append(r.SANs, policy.SAN{Type: profile.SANType(p[0]), Value: p[1]})
+		}
+	} else {
+		r.Subject, r.SANs = ParseBinding(ch.Binding)
+	}
 	if ch.Profile != "" {
 		*profileID = ch.Profile
 	}

@@ -52,6 +52,26 @@ func CertificateSANs(c *x509.Certificate) ([]SAN, error) {
 	return nil, nil
 }
 
+// CSRUPNs returns the UPN otherNames in csr's subjectAltName extension.
+func CSRUPNs(csr *x509.CertificateRequest) ([]string, error) {
+	var out []string
+	for _, e := range csr.Extensions {
+		if !e.Id.Equal(oidSAN) {
+			continue
+		}
+		sans, err := parseSANExtension(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range sans {
+			if n.Type == profile.SANUPN {
+				out = append(out, n.Value)
+			}
+		}
+	}
+	return out, nil
+}
+
 func parseSANExtension(der []byte) ([]SAN, error) {
 	bad := func(format string, args ...any) error {
 		return &fault.Error{Reason: fault.BadCSR, Rule: "csr.san", Detail: fmt.Sprintf(format, args...)}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/certgate/certgate/ca-core/enrollment"
+	"github.com/certgate/certgate/ca-core/fault"
 	"github.com/certgate/certgate/ca-core/store"
 
 	pb "github.com/certgate/certgate/proto/certgate/v1"
@@ -90,6 +91,9 @@ func (s digitalIDs) RenderDigitalID(ctx context.Context, r *pb.RenderDigitalIDRe
 	out, err := s.d.Enrollment.RenderDigitalID(ctx, e, r.GetName(), r.GetVariables())
 	if err != nil {
 		return nil, err
+	}
+	if out.Deferred != nil {
+		return nil, fault.Policy("digital_id.deferred", "Digital ID %q takes values from the device's CSR; use it through a SCEP challenge", r.GetName())
 	}
 	return &pb.RenderedDigitalID{Subject: out.Subject, SubjectAltNames: sansToPB(storeSANs(out.SANs)), Profile: out.Profile,
 		Mode: digitalIDModes[out.Mode]}, nil

@@ -109,7 +109,8 @@ func (s *Store) Reserve(ctx context.Context, r *Reservation) (existing *Certific
 			if err != nil {
 				return err
 			}
-			if ch.Binding != "" && ch.Binding != r.ChallengeBinding {
+			// A Digital ID challenge gave the request its identity itself.
+			if !ch.ApplyBinding && ch.Binding != "" && ch.Binding != r.ChallengeBinding {
 				return fault.Policy("challenge.binding", "the challenge is bound to another subject or other subjectAltNames than this request's")
 			}
 		}
