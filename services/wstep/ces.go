@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,16 +20,12 @@ import (
 	"github.com/certgate/certgate/services/wstep/wstepmsg"
 )
 
-// HRESULTs CES answers with, as ADCS does.
+// HRESULTs CES answers with besides those of wstepmsg, as ADCS does.
 const (
-	hrAccessDenied     int32 = -2147024891 // 0x80070005 E_ACCESSDENIED
-	hrTemplateDenied   int32 = -2146877422 // 0x80094012 CERTSRV_E_TEMPLATE_DENIED
-	hrUnsupportedType  int32 = -2146875392 // 0x80094800 CERTSRV_E_UNSUPPORTED_CERT_TYPE
-	hrBadRequest       int32 = -2146877436 // 0x80094004 CERTSRV_E_BAD_REQUESTSTATUS... used for unknown request ids
-	hrInvalidArg       int32 = -2147024809 // 0x80070057 E_INVALIDARG
-	hrServerTooBusy    int32 = -2147023173 // 0x800706BB RPC_S_SERVER_TOO_BUSY
-	hrServerUnavailble int32 = -2147023174 // 0x800706BA RPC_S_SERVER_UNAVAILABLE
-	hrFail             int32 = -2147467259 // 0x80004005 E_FAIL
+	hrInvalidArg        int32 = -2147024809 // 0x80070057 E_INVALIDARG
+	hrServerTooBusy     int32 = -2147023173 // 0x800706BB RPC_S_SERVER_TOO_BUSY
+	hrServerUnavailable int32 = -2147023174 // 0x800706BA RPC_S_SERVER_UNAVAILABLE
+	hrNotFound          int32 = -2146877438 // 0x80094002 CERTSRV_E_NO_REQUEST
 )
 
 // cesError is a refusal CES answers with a SOAP fault.
@@ -42,7 +40,7 @@ type cesError struct {
 func (e *cesError) Error() string { return e.reason }
 
 func refuse(hr int32, format string, a ...any) *cesError {
-	return &cesError{status: http.StatusInternalServerError, hresult: hr, reason: sprintf(format, a...), invalid: true}
+	return &cesError{status: http.StatusInternalServerError, hresult: hr, reason: fmt.Sprintf(format, a...), invalid: true}
 }
 
 // serveCES answers MS-WSTEP RequestSecurityToken: Issue (new and
@@ -92,20 +90,20 @@ func (s *Server) fromCore(err error) *cesError {
 	e := frontend.Decode(err)
 	switch e.Reason {
 	case pb.ErrorReason_ERROR_REASON_UNAVAILABLE:
-		return &cesError{status: http.StatusServiceUnavailable, hresult: hrServerUnavailble, reason: e.Detail}
+		return &cesError{status: http.StatusServiceUnavailable, hresult: hrServerUnavailable, reason: e.Detail}
 	case pb.ErrorReason_ERROR_REASON_RATE_LIMITED, pb.ErrorReason_ERROR_REASON_QUOTA_EXCEEDED:
 		return &cesError{status: http.StatusServiceUnavailable, hresult: hrServerTooBusy, reason: e.Detail}
 	case pb.ErrorReason_ERROR_REASON_INTERNAL:
 		s.log.Error("wstep: ca-core failed", "err", err)
-		return &cesError{status: http.StatusInternalServerError, hresult: hrFail, reason: frontend.Describe(err)}
+		return &cesError{status: http.StatusInternalServerError, hresult: wstepmsg.EFail, reason: frontend.Describe(err)}
 	case pb.ErrorReason_ERROR_REASON_UNAUTHENTICATED, pb.ErrorReason_ERROR_REASON_PERMISSION_DENIED:
-		return refuse(hrAccessDenied, "%s", e.Detail)
+		return refuse(wstepmsg.EAccessDenied, "%s", e.Detail)
 	}
 	msg := e.Detail
 	if e.Rule != "" {
 		msg = e.Rule + ": " + msg
 	}
-	return refuse(hrTemplateDenied, "%s", msg)
+	return refuse(wstepmsg.CertsrvETemplateDenied, "%s", msg)
 }
 
 func (s *Server) handle(r *http.Request, req *wstepmsg.Request) ([]byte, error) {
@@ -123,7 +121,7 @@ func (s *Server) handle(r *http.Request, req *wstepmsg.Request) ([]byte, error) 
 	case wstepmsg.Issue:
 		return s.issue(ctx, r, t, req)
 	}
-	return nil, refuse(hrUnsupportedType, "key exchange certificates (KET) are not offered: certgate does not archive keys")
+	return nil, refuse(wstepmsg.CertsrvEUnsupportedCertType, "key exchange certificates (KET) are not offered: certgate does not archive keys")
 }
 
 // authenticated requires a requester.
@@ -131,12 +129,12 @@ func (s *Server) authenticated(ctx context.Context, r *http.Request, req *wstepm
 	who, err := s.requester(ctx, r, req.Username, req.Password)
 	switch {
 	case errors.Is(err, directory.ErrInvalidCredentials):
-		return nil, &cesError{status: http.StatusUnauthorized, hresult: hrAccessDenied, reason: "wrong user name or password", invalid: true}
+		return nil, &cesError{status: http.StatusUnauthorized, hresult: wstepmsg.EAccessDenied, reason: "wrong user name or password", invalid: true}
 	case err != nil:
 		s.log.Warn("wstep: directory", "err", err)
-		return nil, &cesError{status: http.StatusServiceUnavailable, hresult: hrServerUnavailble, reason: "the directory could not be asked"}
+		return nil, &cesError{status: http.StatusServiceUnavailable, hresult: hrServerUnavailable, reason: "the directory could not be asked"}
 	case who == nil:
-		return nil, &cesError{status: http.StatusUnauthorized, hresult: hrAccessDenied, reason: errUnauthenticated.Error(), invalid: true}
+		return nil, &cesError{status: http.StatusUnauthorized, hresult: wstepmsg.EAccessDenied, reason: errUnauthenticated.Error(), invalid: true}
 	}
 	return who, nil
 }
@@ -153,9 +151,9 @@ func template(t *target, req *wstepmsg.Request) (*pb.WstepTemplate, error) {
 		name = req.TemplateOID
 	}
 	if name == "" {
-		return nil, refuse(hrUnsupportedType, "the request names no certificate template")
+		return nil, refuse(wstepmsg.CertsrvEUnsupportedCertType, "the request names no certificate template")
 	}
-	return nil, refuse(hrUnsupportedType, "template %q is not offered by this enrollment policy", name)
+	return nil, refuse(wstepmsg.CertsrvEUnsupportedCertType, "template %q is not offered by this enrollment policy", name)
 }
 
 // issue enrolls: a renewal is authorised by the certificate that signed
@@ -230,11 +228,11 @@ func renewalCertificate(r *http.Request, req *wstepmsg.Request, ra *frontend.RA)
 // allowed checks a template's enroll groups.
 func allowed(tm *pb.WstepTemplate, who *directory.Identity) error {
 	if groups := tm.GetEnrollGroups(); len(groups) > 0 && !slices.ContainsFunc(groups, who.InGroup) {
-		return refuse(hrTemplateDenied, "%s may not enroll for template %s (not in %s)", who.Name, tm.GetName(), strings.Join(groups, ", "))
+		return refuse(wstepmsg.CertsrvETemplateDenied, "%s may not enroll for template %s (not in %s)", who.Name, tm.GetName(), strings.Join(groups, ", "))
 	}
 	if tm.GetMachine() != who.Computer {
 		kind := map[bool]string{true: "computers", false: "users"}[tm.GetMachine()]
-		return refuse(hrTemplateDenied, "template %s is for %s", tm.GetName(), kind)
+		return refuse(wstepmsg.CertsrvETemplateDenied, "template %s is for %s", tm.GetName(), kind)
 	}
 	return nil
 }
@@ -245,7 +243,7 @@ func allowed(tm *pb.WstepTemplate, who *directory.Identity) error {
 func fromDirectory(tm *pb.WstepTemplate, who *directory.Identity) (string, []*pb.SubjectAltName, error) {
 	if tm.GetMachine() {
 		if who.DNSHostName == "" {
-			return "", nil, refuse(hrTemplateDenied, "computer %s has no dNSHostName in the directory", who.Name)
+			return "", nil, refuse(wstepmsg.CertsrvETemplateDenied, "computer %s has no dNSHostName in the directory", who.Name)
 		}
 		return "CN=" + escapeDN(who.DNSHostName), []*pb.SubjectAltName{{Type: pb.SubjectAltName_TYPE_DNS, Value: who.DNSHostName}}, nil
 	}
@@ -257,7 +255,7 @@ func fromDirectory(tm *pb.WstepTemplate, who *directory.Identity) (string, []*pb
 		sans = append(sans, &pb.SubjectAltName{Type: pb.SubjectAltName_TYPE_EMAIL, Value: who.Mail})
 	}
 	if len(sans) == 0 {
-		return "", nil, refuse(hrTemplateDenied, "user %s has neither a UPN nor mail in the directory", who.Name)
+		return "", nil, refuse(wstepmsg.CertsrvETemplateDenied, "user %s has neither a UPN nor mail in the directory", who.Name)
 	}
 	return "CN=" + escapeDN(who.Name), sans, nil
 }
@@ -285,7 +283,7 @@ func requestIDOf(serial string) string {
 	for _, c := range serial {
 		n = n<<4 | uint64(strings.IndexRune("0123456789abcdef", c))
 	}
-	return formatUint(n)
+	return strconv.FormatUint(n, 10)
 }
 
 // issued answers with the certificate, its chain and the CMC response
@@ -313,7 +311,7 @@ func (s *Server) decision(ctx context.Context, t *target, ra *frontend.RA, req *
 	case pb.PendingStatus_PENDING_STATUS_ISSUED:
 		return s.issued(ctx, t, ra, req, p.GetId(), p.GetCertificate().GetDer(), p.GetChain())
 	case pb.PendingStatus_PENDING_STATUS_REJECTED:
-		return nil, refuse(hrTemplateDenied, "denied by %s: %s", p.GetDecidedBy(), p.GetReason())
+		return nil, refuse(wstepmsg.CertsrvETemplateDenied, "denied by %s: %s", p.GetDecidedBy(), p.GetReason())
 	}
 	key := frontend.NewRAKey(ctx, s.scep, t.tenant, t.ep.GetId(), ra.Current())
 	cmc, err := wstepmsg.CMCResponse(wstepmsg.CMCPending, wstepmsg.DispositionPending, []int{req.BodyPartID}, nil, nil, ra.Current(), key)
@@ -331,7 +329,7 @@ func (s *Server) queryStatus(ctx context.Context, t *target, req *wstepmsg.Reque
 	p, err := s.pending.GetPendingRequest(ctx, &pb.GetPendingRequestRequest{Tenant: t.tenant, Endpoint: t.ep.GetId(), Id: req.RequestID})
 	if err != nil {
 		if frontend.ReasonOf(err) == pb.ErrorReason_ERROR_REASON_NOT_FOUND {
-			return nil, refuse(hrBadRequest, "no request %s", req.RequestID)
+			return nil, refuse(hrNotFound, "no request %s", req.RequestID)
 		}
 		return nil, err
 	}
