@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/certgate/certgate/ca-core/audit"
@@ -64,6 +65,11 @@ type Issuer struct {
 	Holder string
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// renewing serialises issuance within this replica: leases keep
+	// replicas apart, but every goroutine of one replica holds the same
+	// lease.
+	renewing sync.Mutex
 }
 
 const leaseTTL = time.Minute
@@ -83,6 +89,8 @@ func (i *Issuer) Ensure(ctx context.Context, k Kind, tenant, caID string) (*stor
 	if cur != nil && !halfLife(cur, i.Now()) {
 		return cur, nil
 	}
+	i.renewing.Lock()
+	defer i.renewing.Unlock()
 	lease := k.Purpose + ":" + tenant + "/" + caID
 	ok, err := i.Store.AcquireLease(ctx, lease, i.Holder, leaseTTL)
 	if err != nil {

@@ -155,3 +155,41 @@ func TestEnsureRotatesAtHalfLife(t *testing.T) {
 		t.Fatalf("RA outlives its CA: %v > %v", last.NotAfter, short.Cert.NotAfter)
 	}
 }
+
+// Concurrent first uses in one replica issue one certificate: the lease
+// alone would let every goroutine of the replica through.
+func TestEnsureConcurrently(t *testing.T) {
+	now := time.Now()
+	st := &memStore{now: func() time.Time { return now }}
+	backend, err := soft.New([]byte("0123456789abcdef0123456789abcdef"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.lease = false
+	reentrant := &reentrantLeases{memStore: st}
+	d := &delegated.Issuer{Store: reentrant, Issuers: oneCA{testCA(t, now.Add(5*365*24*time.Hour))}, Backends: map[string]signer.Backend{"soft": backend},
+		Holder: "replica-1", Now: func() time.Time { return now }}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.Ensure(context.Background(), raKind, "t", "issuing"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(st.certs); n != 1 {
+		t.Fatalf("%d RA certificates issued, want 1", n)
+	}
+}
+
+// reentrantLeases grants a lease to its holder again, as the store does.
+type reentrantLeases struct{ *memStore }
+
+func (r *reentrantLeases) AcquireLease(context.Context, string, string, time.Duration) (bool, error) {
+	return true, nil
+}
+
+func (r *reentrantLeases) ReleaseLease(context.Context, string, string) error { return nil }

@@ -49,6 +49,14 @@ func (s *Server) pkiOperation(w http.ResponseWriter, r *http.Request, tenant, id
 	// which is the one it trusts; a request to none of the valid ones is
 	// answered by the current one.
 	raCert := ra.BySerial(m.RecipientSerial)
+	if raCert == nil && m.RecipientSerial != nil {
+		// The RA may have been renewed since the cache was filled.
+		s.ras.Drop(s.raKey(t))
+		if ra, err = s.raOf(ctx, t); err != nil {
+			return op, "", err
+		}
+		raCert = ra.BySerial(m.RecipientSerial)
+	}
 	signer := raCert
 	if signer == nil {
 		signer = ra.Current()

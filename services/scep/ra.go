@@ -10,8 +10,7 @@ import (
 // raOf returns t's RA, from the cache when fresh: devices fetch
 // GetCACert before every enrollment.
 func (s *Server) raOf(ctx context.Context, t *target) (*frontend.RA, error) {
-	// A new next CA must not wait for the entry to expire.
-	key := t.tenant + "/" + t.ep.GetId() + "/" + t.ep.GetScep().GetNextCa()
+	key := s.raKey(t)
 	if ra, ok := s.ras.Get(key); ok {
 		return ra, nil
 	}
@@ -21,6 +20,12 @@ func (s *Server) raOf(ctx context.Context, t *target) (*frontend.RA, error) {
 	}
 	s.ras.Put(key, ra)
 	return ra, nil
+}
+
+// raKey is t's entry in the RA cache; a new next CA must not wait for the
+// entry to expire.
+func (s *Server) raKey(t *target) string {
+	return t.tenant + "/" + t.ep.GetId() + "/" + t.ep.GetScep().GetNextCa()
 }
 
 func (s *Server) keyOf(ctx context.Context, t *target, cert *x509.Certificate) *frontend.RAKey {
