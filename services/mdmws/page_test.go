@@ -166,7 +166,7 @@ func TestChallengePageDefaultEndpoint(t *testing.T) {
 	}{
 		"ok/bare NDES path":      {fakeTenant + "/" + fakeEndpoint, http.StatusOK},
 		"fail/no default":        {"", http.StatusNotFound},
-		"fail/unknown default":   {fakeTenant + "/nope", http.StatusNotFound},
+		"fail/unknown default":   {fakeTenant + "/nope", http.StatusUnauthorized},
 		"fail/tenant without id": {fakeTenant, http.StatusNotFound},
 	} {
 		t.Run(name, func(t *testing.T) {

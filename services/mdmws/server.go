@@ -166,16 +166,24 @@ func (s *Server) authenticate(r *http.Request, tenant, id string) (*target, erro
 	if wait := s.failures.blocked(client); wait > 0 {
 		return nil, &apiError{status: http.StatusTooManyRequests, text: "too many failed logins; try again later", retryAfter: wait}
 	}
+	// Credentials first: without them nobody learns which
+	// configurations exist.
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return nil, errorf(http.StatusUnauthorized, "this service needs the MDM credential (HTTP Basic)")
+	}
 	ep, err := s.configOf(r.Context(), tenant, id)
 	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.status == http.StatusNotFound {
+			// An unknown configuration is a wrong login like any other.
+			s.failures.fail(client)
+			return nil, errorf(http.StatusUnauthorized, "wrong user name or password")
+		}
 		return nil, err
 	}
 	if ep.GetDisabled() {
 		return nil, errorf(http.StatusForbidden, "MDM configuration %s/%s is disabled", tenant, id)
-	}
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return nil, errorf(http.StatusUnauthorized, "this service needs the MDM credential (HTTP Basic)")
 	}
 	key := s.creds.Key(tenant, id, user, pass)
 	if !s.creds.OK(key) {

@@ -238,9 +238,9 @@ func TestAPIAuthentication(t *testing.T) {
 		"fail/no credential":       {path: apiPath + "ping", want: http.StatusUnauthorized},
 		"fail/wrong password":      {path: apiPath + "ping", user: fakeUser, pass: "guess", want: http.StatusUnauthorized},
 		"fail/disabled":            {path: apiPath + "ping", user: fakeUser, pass: fakePassword, disabled: true, want: http.StatusForbidden},
-		"fail/unknown endpoint":    {path: "/mdmws/t1/other/v1/ping", user: fakeUser, pass: fakePassword, want: http.StatusNotFound},
-		"fail/unknown tenant":      {path: "/mdmws/t2/mdm/v1/ping", user: fakeUser, pass: fakePassword, want: http.StatusNotFound},
-		"fail/not an MDM endpoint": {path: apiPath + "ping", user: fakeUser, pass: fakePassword, protocol: pb.Protocol_PROTOCOL_SCEP, want: http.StatusNotFound},
+		"fail/unknown endpoint":    {path: "/mdmws/t1/other/v1/ping", user: fakeUser, pass: fakePassword, want: http.StatusUnauthorized},
+		"fail/unknown tenant":      {path: "/mdmws/t2/mdm/v1/ping", user: fakeUser, pass: fakePassword, want: http.StatusUnauthorized},
+		"fail/not an MDM endpoint": {path: apiPath + "ping", user: fakeUser, pass: fakePassword, protocol: pb.Protocol_PROTOCOL_SCEP, want: http.StatusUnauthorized},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, core, _ := newTestServer(t, Config{})
