@@ -43,15 +43,24 @@ type acmeEnv struct {
 func newACMEEnv(t testing.TB) *acmeEnv {
 	t.Helper()
 	e := &acmeEnv{txt: map[string][]string{}, http: map[string]string{}, alpn: map[string]string{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// DNS wants UDP and TCP on one port: the port UDP got may be taken
+	// for TCP by someone else, so try a few.
+	var pc net.PacketConn
+	var tl net.Listener
+	for attempt := 0; ; attempt++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if tl, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
+		pc.Close()
+		if attempt == 20 {
+			t.Fatalf("no port free for both UDP and TCP: %v", err)
+		}
 	}
 	e.dnsAddr = pc.LocalAddr().String()
-	tl, err := net.Listen("tcp", e.dnsAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: dns.HandlerFunc(e.serveDNS)}, {Listener: tl, Handler: dns.HandlerFunc(e.serveDNS)}} {
 		go srv.ActivateAndServe()
 		t.Cleanup(func() { srv.Shutdown() })
