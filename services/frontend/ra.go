@@ -61,6 +61,38 @@ func FetchRA(ctx context.Context, client pb.ScepServiceClient, tenant, endpoint 
 	return ra, nil
 }
 
+// RACache keeps endpoints' RAs for a while: devices fetch GetCACert (and
+// Windows the policy) before every enrollment, RA certificates change
+// twice a year, and a minute's staleness only delays a rotation that
+// overlaps by months.
+type RACache struct {
+	client pb.ScepServiceClient
+	cache  *Cache[*RA]
+}
+
+// NewRACache returns a cache asking client.
+func NewRACache(client pb.ScepServiceClient) *RACache {
+	return &RACache{client: client, cache: NewCache[*RA](time.Minute)}
+}
+
+// Get returns tenant/endpoint's RA, cached under key (which may add what
+// must invalidate the entry, such as a pending rollover).
+func (c *RACache) Get(ctx context.Context, key, tenant, endpoint string) (*RA, error) {
+	if ra, ok := c.cache.Get(key); ok {
+		return ra, nil
+	}
+	ra, err := FetchRA(ctx, c.client, tenant, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	c.cache.Put(key, ra)
+	return ra, nil
+}
+
+// Drop forgets key, e.g. when a client names an RA certificate the cached
+// entry does not know.
+func (c *RACache) Drop(key string) { c.cache.Drop(key) }
+
 // ParseCerts parses DER certificates ca-core sent.
 func ParseCerts(ders [][]byte) ([]*x509.Certificate, error) {
 	out := make([]*x509.Certificate, 0, len(ders))

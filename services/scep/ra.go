@@ -10,16 +10,7 @@ import (
 // raOf returns t's RA, from the cache when fresh: devices fetch
 // GetCACert before every enrollment.
 func (s *Server) raOf(ctx context.Context, t *target) (*frontend.RA, error) {
-	key := s.raKey(t)
-	if ra, ok := s.ras.Get(key); ok {
-		return ra, nil
-	}
-	ra, err := frontend.FetchRA(ctx, s.scep, t.tenant, t.ep.GetId())
-	if err != nil {
-		return nil, err
-	}
-	s.ras.Put(key, ra)
-	return ra, nil
+	return s.ras.Get(ctx, s.raKey(t), t.tenant, t.ep.GetId())
 }
 
 // raKey is t's entry in the RA cache; a new next CA must not wait for the

@@ -50,7 +50,7 @@ type Server struct {
 	intune     map[string]*intune.Client
 
 	configs *frontend.Cache[*pb.Endpoint]
-	ras     *frontend.Cache[*frontend.RA]
+	ras     *frontend.RACache
 	creds   *frontend.CredentialCache
 
 	requests *prometheus.CounterVec
@@ -71,13 +71,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg: cfg, log: d.Logger,
 		issuance: pb.NewIssuanceServiceClient(d.Conn), pending: pb.NewPendingRequestServiceClient(d.Conn),
 		endpoints: pb.NewEndpointServiceClient(d.Conn), certs: pb.NewCertificateServiceClient(d.Conn),
-		revoker: pb.NewRevocationServiceClient(d.Conn), scep: pb.NewScepServiceClient(d.Conn), challenges: pb.NewChallengeServiceClient(d.Conn), audit: pb.NewAuditServiceClient(d.Conn),
+		revoker: pb.NewRevocationServiceClient(d.Conn), scep: pb.NewScepServiceClient(d.Conn), challenges: pb.NewChallengeServiceClient(d.Conn),
+		ras: frontend.NewRACache(pb.NewScepServiceClient(d.Conn)), audit: pb.NewAuditServiceClient(d.Conn),
 		webhooks: d.HTTPClient, intune: map[string]*intune.Client{},
 		configs: frontend.NewCache[*pb.Endpoint](10 * time.Second),
-		// RA certificates change twice a year; a minute's staleness only
-		// delays a rotation that overlaps by months.
-		ras:   frontend.NewCache[*frontend.RA](time.Minute),
-		creds: frontend.NewCredentialCache(30 * time.Second),
+		creds:   frontend.NewCredentialCache(30 * time.Second),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "certgate_scep_requests_total",
 			Help: "SCEP requests by operation (message type for PKIOperation) and outcome."}, []string{"operation", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "certgate_scep_request_seconds",

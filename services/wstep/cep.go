@@ -266,14 +266,5 @@ func isoDuration(s string) (time.Duration, error) {
 
 // raOf returns t's RA (its CA chain and CMC signing certificate).
 func (s *Server) raOf(ctx context.Context, t *target) (*frontend.RA, error) {
-	key := t.tenant + "/" + t.ep.GetId()
-	if ra, ok := s.ras.Get(key); ok {
-		return ra, nil
-	}
-	ra, err := frontend.FetchRA(ctx, s.scep, t.tenant, t.ep.GetId())
-	if err != nil {
-		return nil, err
-	}
-	s.ras.Put(key, ra)
-	return ra, nil
+	return s.ras.Get(ctx, t.tenant+"/"+t.ep.GetId(), t.tenant, t.ep.GetId())
 }

@@ -45,7 +45,7 @@ type Server struct {
 	profiles  pb.ProfileServiceClient
 
 	configs *frontend.Cache[*pb.Endpoint]
-	ras     *frontend.Cache[*frontend.RA]
+	ras     *frontend.RACache
 	logins  *frontend.CredentialCache
 
 	requests *prometheus.CounterVec
@@ -65,7 +65,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s := &Server{cfg: cfg, log: d.Logger, dir: d.Directory,
 		endpoints: pb.NewEndpointServiceClient(d.Conn), issuance: pb.NewIssuanceServiceClient(d.Conn),
 		pending: pb.NewPendingRequestServiceClient(d.Conn), cas: pb.NewCAServiceClient(d.Conn), scep: pb.NewScepServiceClient(d.Conn), profiles: pb.NewProfileServiceClient(d.Conn),
-		configs: frontend.NewCache[*pb.Endpoint](10 * time.Second), ras: frontend.NewCache[*frontend.RA](time.Minute),
+		configs: frontend.NewCache[*pb.Endpoint](10 * time.Second), ras: frontend.NewRACache(pb.NewScepServiceClient(d.Conn)),
 		logins: frontend.NewCredentialCache(time.Minute),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "certgate_wstep_requests_total",
 			Help: "CEP and CES requests by operation and outcome."}, []string{"operation", "outcome"}),

@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/certgate/certgate/services/cms"
 	"math"
 	"sort"
 	"strconv"
@@ -235,8 +236,7 @@ func signCMS(contentType asn1.ObjectIdentifier, content []byte, certs []*x509.Ce
 	if err != nil {
 		return nil, fmt.Errorf("wstepmsg: encoding SignedData: %w", err)
 	}
-	return asn1.Marshal(contentInfo{ContentType: oidSignedData,
-		Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdDER}})
+	return cms.ContentInfo(oidSignedData, sdDER)
 }
 
 // marshalAttribute encodes an Attribute with a single value.
